@@ -1,0 +1,51 @@
+# pool_governor: PGXS build.  `make` builds the library, `make install`
+# installs it, `make unit` runs the policy unit tests, `make installcheck`
+# runs pg_regress (on a throwaway instance) and the TAP tests.
+
+MODULE_big = pool_governor
+OBJS = \
+	src/pool_governor.o \
+	src/admission.o \
+	src/config.o \
+	src/policy.o \
+	src/state.o \
+	src/views.o \
+	src/worker.o
+EXTENSION = pool_governor
+DATA = pool_governor--1.0.sql
+PGFILEDESC = "pool_governor - connection quotas per application"
+
+REGRESS = setup config_validation privileges views
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
+	--temp-instance=$(CURDIR)/tmp_regress
+TAP_TESTS = 1
+
+PG_CFLAGS = -Wall -Werror
+PG_CPPFLAGS = -I$(srcdir)/src
+EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
+	test/connburst
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Policy unit tests: the policy code alone, with no server, plain and under
+# AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
+UNIT_SRC = test/unit/test_policy.c src/policy.c
+test/unit/test_policy: $(UNIT_SRC) src/policy.h
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(UNIT_SRC)
+test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc \
+		-fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(UNIT_SRC)
+
+# A test helper that opens many connections at once and holds them.
+test/connburst: test/connburst.c
+	$(CC) -O2 -Wall -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
+		-L$(shell $(PG_CONFIG) --libdir) -lpq
+
+.PHONY: unit
+unit: test/unit/test_policy test/unit/test_policy_asan
+	./test/unit/test_policy
+	./test/unit/test_policy_asan
+
+all: test/connburst

@@ -1,0 +1,435 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.c
+ *		Rule matching and the admission arithmetic of pool_governor.
+ *
+ * This file is deliberately free of PostgreSQL headers: it is the part of
+ * the governor whose correctness everything else rests on, so it is built
+ * and tested on its own (test/unit) and fuzzed.  It allocates nothing and
+ * keeps no state; every function works on the caller's memory.
+ *
+ * The admission rule (DESIGN.md, "Admission"): with held(t) =
+ * max(connected(t), reserved(t)), a login into tenant t is admitted iff
+ * connected(t) < max(t) and (connected(t) < reserved(t) or
+ * sum(held) < capacity).  Admitting a login below its reserve does not
+ * change sum(held), which is why reserved seats are always available.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A glob is made of literal characters, '*' (any run, possibly empty), '?'
+ * (any one character) and '\' which makes the next character literal.  The
+ * only malformed glob is one that ends in a lone '\', or one too long to
+ * have come from a client (application_name is cut at NAMEDATALEN - 1).
+ */
+bool
+pgov_glob_valid(const char *pattern)
+{
+	size_t		len = strlen(pattern);
+	size_t		i;
+
+	if (len >= PGOV_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		if (pattern[i] == '\\')
+		{
+			if (i + 1 == len)
+				return false;
+			i++;
+		}
+	}
+	return true;
+}
+
+/*
+ * Iterative matcher with one backtrack point: linear in practice, never
+ * exponential whatever the pattern, which matters because it runs on every
+ * login.
+ */
+bool
+pgov_glob_match(const char *pattern, const char *text)
+{
+	const char *p = pattern;
+	const char *t = text;
+	const char *star_p = NULL;
+	const char *star_t = NULL;
+
+	while (*t)
+	{
+		if (*p == '*')
+		{
+			while (*p == '*')
+				p++;
+			if (*p == '\0')
+				return true;
+			star_p = p;
+			star_t = t;
+			continue;
+		}
+		if (*p == '?' ||
+			(*p == '\\' && p[1] != '\0' && p[1] == *t) ||
+			(*p != '\\' && *p != '\0' && *p == *t))
+		{
+			p += (*p == '\\') ? 2 : 1;
+			t++;
+			continue;
+		}
+		if (star_p == NULL)
+			return false;
+		/* let the last '*' swallow one more character and retry */
+		p = star_p;
+		t = ++star_t;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is treated as IPv4. */
+static void
+cidr_normalize(PgovCidr *c)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (c->family == 6 && memcmp(c->addr, mapped, 12) == 0 && c->bits >= 96)
+	{
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = 4;
+		c->bits -= 96;
+	}
+}
+
+/*
+ * Parses "a.b.c.d[/n]" or an IPv6 address "[/n]", as PostgreSQL prints the
+ * cidr and inet types.  Without "/n" the prefix covers the whole address.
+ */
+bool
+pgov_cidr_parse(const char *text, PgovCidr *out)
+{
+	char		buf[64];
+	char	   *slash;
+	long		bits;
+	int			maxbits;
+
+	if (text == NULL || strlen(text) >= sizeof(buf))
+		return false;
+	strcpy(buf, text);
+	memset(out, 0, sizeof(*out));
+
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+	{
+		out->family = 4;
+		maxbits = 32;
+	}
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+	{
+		out->family = 6;
+		maxbits = 128;
+	}
+	else
+		return false;
+
+	if (slash)
+	{
+		char	   *end;
+
+		if (slash[1] == '\0')
+			return false;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || bits < 0 || bits > maxbits)
+			return false;
+	}
+	else
+		bits = maxbits;
+	out->bits = (uint8_t) bits;
+	cidr_normalize(out);
+	return true;
+}
+
+/* Does network net contain address addr?  Families must agree. */
+bool
+pgov_cidr_contains(const PgovCidr *net, const PgovCidr *addr)
+{
+	PgovCidr	a = *addr;
+	int			full;
+	int			rest;
+
+	cidr_normalize(&a);
+	if (net->family == 0 || net->family != a.family)
+		return false;
+	full = net->bits / 8;
+	rest = net->bits % 8;
+	if (memcmp(net->addr, a.addr, full) != 0)
+		return false;
+	if (rest)
+	{
+		uint8_t		mask = (uint8_t) (0xff << (8 - rest));
+
+		if ((net->addr[full] & mask) != (a.addr[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+bool
+pgov_rule_matches(const PgovRule *rule, const PgovLogin *login,
+				  PgovMemberFn is_member, void *ctx)
+{
+	/* cheap tests first: membership may need a catalog lookup */
+	if (rule->has_database &&
+		strcmp(rule->database_name, login->database_name ? login->database_name : "") != 0)
+		return false;
+	if (rule->has_application &&
+		!pgov_glob_match(rule->application_name,
+						 login->application_name ? login->application_name : ""))
+		return false;
+	if (rule->has_client_addr &&
+		(login->addr == NULL || !pgov_cidr_contains(&rule->client_addr, login->addr)))
+		return false;
+	if (rule->has_role)
+	{
+		if (!rule->role_is_group)
+			return strcmp(rule->role_name, login->role_name ? login->role_name : "") == 0;
+		if (is_member == NULL || !is_member(ctx, rule->role_name))
+			return false;
+	}
+	return true;
+}
+
+/* Rules must be in (priority, id) order: the first match wins. */
+int
+pgov_classify(const PgovRule *rules, int nrules, const PgovLogin *login,
+			  PgovMemberFn is_member, void *ctx)
+{
+	int			i;
+
+	for (i = 0; i < nrules; i++)
+		if (pgov_rule_matches(&rules[i], login, is_member, ctx))
+			return i;
+	return -1;
+}
+
+static int
+rule_cmp(const void *a, const void *b)
+{
+	const PgovRule *ra = a;
+	const PgovRule *rb = b;
+
+	if (ra->priority != rb->priority)
+		return ra->priority < rb->priority ? -1 : 1;
+	if (ra->id != rb->id)
+		return ra->id < rb->id ? -1 : 1;
+	return 0;
+}
+
+void
+pgov_sort_rules(PgovRule *rules, int nrules)
+{
+	if (nrules > 1)
+		qsort(rules, nrules, sizeof(PgovRule), rule_cmp);
+}
+
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+	strncpy(dst, src, size - 1);
+	dst[size - 1] = '\0';
+}
+
+static bool
+problem(PgovProblem *p, PgovProblemCode code, const char *tenant,
+		int64_t rule_id, const char *field, int64_t value, int64_t limit)
+{
+	memset(p, 0, sizeof(*p));
+	p->code = code;
+	if (tenant)
+		copy_text(p->tenant, sizeof(p->tenant), tenant);
+	p->rule_id = rule_id;
+	p->field = field;
+	p->value = value;
+	p->limit = limit;
+	return false;
+}
+
+/* Copies a name field; false when it is empty or too long. */
+static bool
+copy_name(char *dst, const char *src)
+{
+	size_t		len = strlen(src);
+
+	if (len == 0 || len >= PGOV_NAME_LEN)
+		return false;
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+/*
+ * Builds a rule from the text of its columns (NULL = any).  On failure fills
+ * *p and returns false; out is then unspecified.
+ */
+bool
+pgov_rule_build(PgovRule *out, int64_t id, int priority,
+				const char *role_name, const char *database_name,
+				const char *application_name, const char *client_addr,
+				PgovProblem *p)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->priority = priority;
+	out->tenant = -1;
+
+	if (role_name)
+	{
+		out->has_role = true;
+		out->role_is_group = (role_name[0] == '+');
+		if (!copy_name(out->role_name, role_name + (out->role_is_group ? 1 : 0)))
+		{
+			problem(p, PGOV_BAD_ROLE, NULL, id, "role_name", 0, 0);
+			copy_text(p->text, sizeof(p->text), role_name);
+			return false;
+		}
+	}
+	if (database_name)
+	{
+		out->has_database = true;
+		if (!copy_name(out->database_name, database_name))
+		{
+			problem(p, PGOV_BAD_DATABASE, NULL, id, "database_name", 0, 0);
+			copy_text(p->text, sizeof(p->text), database_name);
+			return false;
+		}
+	}
+	if (application_name)
+	{
+		out->has_application = true;
+		if (!pgov_glob_valid(application_name))
+		{
+			problem(p, PGOV_BAD_GLOB, NULL, id, "application_name", 0, 0);
+			copy_text(p->text, sizeof(p->text), application_name);
+			return false;
+		}
+		strcpy(out->application_name, application_name);
+	}
+	if (client_addr)
+	{
+		out->has_client_addr = true;
+		if (!pgov_cidr_parse(client_addr, &out->client_addr))
+		{
+			problem(p, PGOV_BAD_CIDR, NULL, id, "client_addr", 0, 0);
+			copy_text(p->text, sizeof(p->text), client_addr);
+			return false;
+		}
+	}
+	return true;
+}
+
+int
+pgov_held(int connected, int reserved)
+{
+	return connected > reserved ? connected : reserved;
+}
+
+PgovDecision
+pgov_decide(int connected, int max_connections, int reserved, int sum_held,
+			int capacity)
+{
+	if (max_connections != PGOV_NO_CAP && connected >= max_connections)
+		return PGOV_REFUSE_CAP;
+	if (connected < reserved)
+		return PGOV_ADMIT;
+	if (sum_held < capacity)
+		return PGOV_ADMIT;
+	return PGOV_REFUSE_CAPACITY;
+}
+
+bool
+pgov_validate_tenant(const PgovTenantDef *t, PgovProblem *p)
+{
+	size_t		len = strlen(t->name);
+
+	if (len == 0 || len >= PGOV_NAME_LEN)
+	{
+		problem(p, PGOV_BAD_TENANT_NAME, NULL, 0, "name", (int64_t) len, 0);
+		copy_text(p->text, sizeof(p->text), t->name);
+		return false;
+	}
+	if (t->max_connections < 0 && t->max_connections != PGOV_NO_CAP)
+		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "max_connections",
+					   t->max_connections, 0);
+	if (t->reserved_connections < 0)
+		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "reserved_connections",
+					   t->reserved_connections, 0);
+	if (t->max_waiting < 0)
+		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "max_waiting",
+					   t->max_waiting, 0);
+	if (t->wait_timeout_ms < 0)
+		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "wait_timeout",
+					   t->wait_timeout_ms, 0);
+	if (t->max_connections != PGOV_NO_CAP &&
+		t->reserved_connections > t->max_connections)
+		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,
+					   "reserved_connections", t->reserved_connections,
+					   t->max_connections);
+	return true;
+}
+
+int
+pgov_find_tenant(const PgovTenantDef *tenants, int ntenants, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < ntenants; i++)
+		if (strcmp(tenants[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Checks a whole configuration, including that each rule's tenant (named by
+ * rule_tenants[i]) exists.  The first problem found is reported.
+ */
+bool
+pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
+					 const char *const *rule_tenants,
+					 const PgovRule *rules, int nrules,
+					 int capacity, int max_tenants, int max_rules,
+					 PgovProblem *p)
+{
+	int64_t		reserved_sum = 0;
+	int			i;
+
+	if (ntenants > max_tenants)
+		return problem(p, PGOV_TOO_MANY_TENANTS, NULL, 0, NULL, ntenants,
+					   max_tenants);
+	if (nrules > max_rules)
+		return problem(p, PGOV_TOO_MANY_RULES, NULL, 0, NULL, nrules, max_rules);
+	for (i = 0; i < ntenants; i++)
+	{
+		if (!pgov_validate_tenant(&tenants[i], p))
+			return false;
+		reserved_sum += tenants[i].reserved_connections;
+	}
+	if (reserved_sum > capacity)
+		return problem(p, PGOV_RESERVED_ABOVE_CAPACITY, NULL, 0,
+					   "reserved_connections", reserved_sum, capacity);
+	for (i = 0; i < nrules; i++)
+	{
+		if (pgov_find_tenant(tenants, ntenants, rule_tenants[i]) < 0)
+			return problem(p, PGOV_UNKNOWN_TENANT, rule_tenants[i],
+						   rules[i].id, "tenant", 0, 0);
+	}
+	memset(p, 0, sizeof(*p));
+	return true;
+}

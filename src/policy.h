@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.h
+ *		The pure decision logic of pool_governor: rule matching and the
+ *		admission arithmetic.
+ *
+ * Nothing here includes a PostgreSQL header, so the unit tests and the fuzz
+ * target build this code alone.  The PostgreSQL side translates a Port into
+ * a PgovLogin and the configuration tables into PgovTenantDef / PgovRule.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGOV_POLICY_H
+#define PGOV_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Same as PostgreSQL's NAMEDATALEN: role, database and application names. */
+#define PGOV_NAME_LEN 64
+
+/* "No cap" for a tenant's max_connections (SQL NULL). */
+#define PGOV_NO_CAP (-1)
+
+/* An address or a network: family 4 or 6, prefix length in bits. */
+typedef struct PgovCidr
+{
+	uint8_t		family;			/* 4 or 6; 0 = none */
+	uint8_t		bits;			/* prefix length */
+	uint8_t		addr[16];		/* network byte order; 4 bytes used for v4 */
+} PgovCidr;
+
+/* One tenant as configured (a row of pool_governor.tenants). */
+typedef struct PgovTenantDef
+{
+	char		name[PGOV_NAME_LEN];
+	int			max_connections;	/* PGOV_NO_CAP = none */
+	int			reserved_connections;
+	int			max_waiting;
+	int64_t		wait_timeout_ms;
+} PgovTenantDef;
+
+/* One classification rule (a row of pool_governor.rules); NULL = "" + flag */
+typedef struct PgovRule
+{
+	int64_t		id;
+	int			priority;
+	int			tenant;			/* index of the tenant it places logins in */
+	bool		has_role;
+	bool		role_is_group;	/* role_name was "+group" */
+	bool		has_database;
+	bool		has_application;
+	bool		has_client_addr;
+	char		role_name[PGOV_NAME_LEN];	/* without the leading '+' */
+	char		database_name[PGOV_NAME_LEN];
+	char		application_name[PGOV_NAME_LEN];	/* a glob */
+	PgovCidr	client_addr;
+} PgovRule;
+
+/* What a login presents.  addr is NULL for a Unix-socket connection. */
+typedef struct PgovLogin
+{
+	const char *role_name;
+	const char *database_name;
+	const char *application_name;	/* "" when the client sent none */
+	const PgovCidr *addr;
+} PgovLogin;
+
+/* Answers "is the login's role a member of group?" (pg_hba.conf's +group). */
+typedef bool (*PgovMemberFn) (void *ctx, const char *group);
+
+/* The outcome of the admission arithmetic. */
+typedef enum PgovDecision
+{
+	PGOV_ADMIT,
+	PGOV_REFUSE_CAP,			/* the tenant is at its own cap */
+	PGOV_REFUSE_CAPACITY		/* no shared seat is left for it */
+} PgovDecision;
+
+/* What is wrong with a configuration; PGOV_OK when nothing is. */
+typedef enum PgovProblemCode
+{
+	PGOV_OK = 0,
+	PGOV_BAD_TENANT_NAME,
+	PGOV_NEGATIVE_VALUE,
+	PGOV_RESERVED_ABOVE_CAP,
+	PGOV_RESERVED_ABOVE_CAPACITY,
+	PGOV_TOO_MANY_TENANTS,
+	PGOV_TOO_MANY_RULES,
+	PGOV_UNKNOWN_TENANT,
+	PGOV_BAD_ROLE,
+	PGOV_BAD_DATABASE,
+	PGOV_BAD_GLOB,
+	PGOV_BAD_CIDR
+} PgovProblemCode;
+
+typedef struct PgovProblem
+{
+	PgovProblemCode code;
+	char		tenant[PGOV_NAME_LEN];	/* the tenant concerned, if any */
+	int64_t		rule_id;		/* the rule concerned, if any */
+	const char *field;			/* the column concerned, if any */
+	int64_t		value;			/* the offending number, if any */
+	int64_t		limit;			/* what it was measured against */
+	char		text[128];		/* the offending text, if any */
+} PgovProblem;
+
+/* --- matching --- */
+extern bool pgov_glob_valid(const char *pattern);
+extern bool pgov_glob_match(const char *pattern, const char *text);
+extern bool pgov_cidr_parse(const char *text, PgovCidr *out);
+extern bool pgov_cidr_contains(const PgovCidr *net, const PgovCidr *addr);
+extern bool pgov_rule_matches(const PgovRule *rule, const PgovLogin *login,
+							  PgovMemberFn is_member, void *ctx);
+extern int	pgov_classify(const PgovRule *rules, int nrules,
+						  const PgovLogin *login,
+						  PgovMemberFn is_member, void *ctx);
+extern void pgov_sort_rules(PgovRule *rules, int nrules);
+extern bool pgov_rule_build(PgovRule *out, int64_t id, int priority,
+							const char *role_name, const char *database_name,
+							const char *application_name,
+							const char *client_addr, PgovProblem *p);
+
+/* --- admission arithmetic --- */
+extern int	pgov_held(int connected, int reserved);
+extern PgovDecision pgov_decide(int connected, int max_connections,
+								int reserved, int sum_held, int capacity);
+
+/* --- validation --- */
+extern bool pgov_validate_tenant(const PgovTenantDef *t, PgovProblem *p);
+extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
+								 const char *const *rule_tenants,
+								 const PgovRule *rules, int nrules,
+								 int capacity, int max_tenants, int max_rules,
+								 PgovProblem *p);
+extern int	pgov_find_tenant(const PgovTenantDef *tenants, int ntenants,
+							 const char *name);
+
+#endif							/* PGOV_POLICY_H */

@@ -1,0 +1,177 @@
+/*-------------------------------------------------------------------------
+ *
+ * pool_governor.c
+ *		Module load: settings, shared memory hooks, the authentication hook
+ *		and the worker.
+ *
+ * pool_governor must be in shared_preload_libraries: it sizes shared memory
+ * at server start, and every backend must run its authentication hook, so
+ * loading it any other way is refused.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "pool_governor.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Settings; see the README's table for what each is for. */
+int			pgov_mode = PGOV_MODE_ENFORCE;
+char	   *pgov_database = NULL;
+int			pgov_capacity_setting = -1;
+char	   *pgov_default_tenant = NULL;
+bool		pgov_exempt_superusers = true;
+int			pgov_max_tenants = 64;
+int			pgov_max_rules = 256;
+int			pgov_sample_interval_ms = 1000;
+int			pgov_history_size = 3600;
+int			pgov_event_log_size = 1024;
+
+static const struct config_enum_entry mode_options[] = {
+	{"enforce", PGOV_MODE_ENFORCE, false},
+	{"monitor", PGOV_MODE_MONITOR, false},
+	{"off", PGOV_MODE_OFF, false},
+	{NULL, 0, false}
+};
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+const char *
+pgov_mode_name(int mode)
+{
+	const struct config_enum_entry *e;
+
+	for (e = mode_options; e->name; e++)
+		if (e->val == mode)
+			return e->name;
+	return "unknown";
+}
+
+/* A tenant name: what pool_governor.tenants.name accepts. */
+static bool
+check_default_tenant(char **newval, void **extra, GucSource source)
+{
+	size_t		len = *newval ? strlen(*newval) : 0;
+
+	if (len == 0 || len >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A tenant name must be 1 to %d bytes long.",
+							NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static void
+pgov_shmem_request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	pgov_shmem_request();
+}
+
+static void
+pgov_shmem_startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgov_shmem_startup();
+}
+
+static void
+define_settings(void)
+{
+	DefineCustomEnumVariable("pool_governor.mode",
+							 gettext_noop("What the governor does with a login that finds no seat."),
+							 gettext_noop("enforce refuses it (or makes it wait, where its tenant allows); "
+										  "monitor admits it and counts it in would_reject; "
+										  "off does nothing at all."),
+							 &pgov_mode, PGOV_MODE_ENFORCE, mode_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pool_governor.database",
+							   gettext_noop("Database that holds the governor's configuration tables."),
+							   gettext_noop("The worker connects to it; CREATE EXTENSION pool_governor is only allowed there."),
+							   &pgov_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.capacity",
+							gettext_noop("Connection seats shared by all tenants."),
+							gettext_noop("-1 means max_connections minus superuser_reserved_connections."),
+							&pgov_capacity_setting, -1, -1, MAX_BACKENDS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pool_governor.default_tenant",
+							   gettext_noop("Tenant of the connections that no rule matches."),
+							   gettext_noop("When pool_governor.tenants has no such tenant, it exists with no cap and no reserved seats."),
+							   &pgov_default_tenant, "default",
+							   PGC_SIGHUP, 0, check_default_tenant, NULL, NULL);
+
+	DefineCustomBoolVariable("pool_governor.exempt_superusers",
+							 gettext_noop("Superusers are counted apart and never refused."),
+							 NULL,
+							 &pgov_exempt_superusers, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.max_tenants",
+							gettext_noop("Most tenants the governor can hold, counting removed ones still draining."),
+							NULL,
+							&pgov_max_tenants, 64, 1, PGOV_MAX_TENANTS_LIMIT,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.max_rules",
+							gettext_noop("Most classification rules the governor can hold."),
+							NULL,
+							&pgov_max_rules, 256, 1, 100000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.sample_interval",
+							gettext_noop("How often the worker reconciles seats and samples history."),
+							NULL,
+							&pgov_sample_interval_ms, 1000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.history_size",
+							gettext_noop("History samples kept per tenant."),
+							gettext_noop("Shared memory grows with history_size times max_tenants."),
+							&pgov_history_size, 3600, 0, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.event_log_size",
+							gettext_noop("Admission events kept in pool_governor.events."),
+							NULL,
+							&pgov_event_log_size, 1024, 0, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pool_governor");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pool_governor must be loaded via shared_preload_libraries"),
+				 errhint("Add pool_governor to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	define_settings();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgov_shmem_request_hook;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgov_shmem_startup_hook;
+	pgov_install_auth_hook();
+
+	pgov_register_worker();
+}

@@ -1,0 +1,407 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *		Set-returning functions over pool_governor's shared memory, and
+ *		reset_stats().  The views in pool_governor--1.0.sql derive health and
+ *		per-state counts from these raw rows.
+ *
+ * Each function copies what it needs under the lock into local memory and
+ * builds its tuples after releasing it, so a slow reader never holds up a
+ * login for longer than a memcpy.  Entry points are versioned (_1_0) so a
+ * later install script can change the columns without breaking a library
+ * loaded with an older one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "pool_governor.h"
+
+PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
+PG_FUNCTION_INFO_V1(pgov_backends_1_0);
+PG_FUNCTION_INFO_V1(pgov_state_1_0);
+PG_FUNCTION_INFO_V1(pgov_events_1_0);
+PG_FUNCTION_INFO_V1(pgov_history_1_0);
+PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
+PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
+
+static void
+require_loaded(void)
+{
+	if (pgov == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pool_governor must be loaded via shared_preload_libraries"),
+				 errhint("Add pool_governor to shared_preload_libraries and restart the server.")));
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+static Datum
+addr_text(const PgovWho *who, bool *isnull)
+{
+	char		buf[INET6_ADDRSTRLEN];
+
+	*isnull = true;
+	if (!who->has_addr)
+		return (Datum) 0;
+	if (inet_ntop(who->addr.family == 4 ? AF_INET : AF_INET6,
+				  who->addr.addr, buf, sizeof(buf)) == NULL)
+		return (Datum) 0;
+	*isnull = false;
+	return CStringGetTextDatum(buf);
+}
+
+static Datum
+ts_or_null(TimestampTz ts, bool *isnull)
+{
+	*isnull = (ts == 0);
+	return TimestampTzGetDatum(ts);
+}
+
+/* Raw per-tenant counters and limits. */
+Datum
+pgov_tenants_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovTenant *copy;
+	int			n;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	n = pgov->ntenants;
+	memcpy(copy, pgov_tenants, sizeof(PgovTenant) * n);
+	LWLockRelease(pgov->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		PgovTenant *t = &copy[i];
+		Datum		v[18];
+		bool		nulls[18] = {0};
+		int			c = 0;
+
+		if (!t->in_use)
+			continue;
+		v[c++] = CStringGetTextDatum(t->name);
+		v[c++] = BoolGetDatum(t->configured);
+		nulls[c] = (t->max_connections == PGOV_NO_CAP);
+		v[c++] = Int32GetDatum(t->max_connections);
+		v[c++] = Int32GetDatum(t->reserved_connections);
+		v[c++] = Int32GetDatum(t->max_waiting);
+		v[c++] = Int64GetDatum(t->wait_timeout_ms);
+		v[c++] = Int32GetDatum(t->connected);
+		v[c++] = Int32GetDatum(t->waiting);
+		v[c++] = Int32GetDatum(t->peak_connected);
+		v[c] = ts_or_null(t->peak_at, &nulls[c]);
+		c++;
+		v[c++] = Int64GetDatum(t->admitted);
+		v[c++] = Int64GetDatum(t->rejected);
+		v[c++] = Int64GetDatum(t->would_reject);
+		v[c++] = Int64GetDatum(t->waited);
+		v[c++] = Int64GetDatum(t->wait_timeouts);
+		v[c++] = Float8GetDatum(t->wait_ms_total);
+		v[c++] = Float8GetDatum(t->wait_ms_max);
+		v[c] = ts_or_null(t->stats_reset, &nulls[c]);
+		c++;
+		Assert(c == 18);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
+	return (Datum) 0;
+}
+
+/* One row per governed, waiting or exempt backend. */
+Datum
+pgov_backends_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovSlot   *copy;
+	char	  (*names)[NAMEDATALEN];
+	int			n = 0;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	copy = palloc(sizeof(PgovSlot) * pgov_nslots);
+	names = palloc(sizeof(*names) * pgov_nslots);
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	for (i = 0; i < pgov_nslots; i++)
+	{
+		PgovSlot   *s = &pgov_slots[i];
+
+		if (s->pid == 0 || s->state == PGOV_SLOT_FREE)
+			continue;
+		copy[n] = *s;
+		if (s->tenant >= 0)
+			strlcpy(names[n], pgov_tenants[s->tenant].name, NAMEDATALEN);
+		else
+			names[n][0] = '\0';
+		n++;
+	}
+	LWLockRelease(pgov->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		PgovSlot   *s = &copy[i];
+		Datum		v[11];
+		bool		nulls[11] = {0};
+		int			c = 0;
+
+		v[c++] = Int32GetDatum(s->pid);
+		v[c] = text_or_null(names[i][0] ? names[i] : NULL, &nulls[c]);
+		c++;
+		nulls[c] = (s->rule_id == 0);
+		v[c++] = Int64GetDatum(s->rule_id);
+		v[c++] = CStringGetTextDatum(s->who.role_name);
+		v[c++] = CStringGetTextDatum(s->who.database_name);
+		v[c++] = CStringGetTextDatum(s->who.application_name);
+		v[c] = addr_text(&s->who, &nulls[c]);
+		c++;
+		v[c++] = CStringGetTextDatum(pgov_slot_state_name(s->state));
+		v[c] = ts_or_null(s->entered_at, &nulls[c]);
+		c++;
+		nulls[c] = (s->state == PGOV_SLOT_WAITING);
+		v[c] = TimestampTzGetDatum(s->admitted_at);
+		c++;
+		v[c++] = Int32GetDatum(s->state == PGOV_SLOT_WAITING ?
+							   (int) ((GetCurrentTimestamp() - s->entered_at) / 1000) :
+							   s->waited_ms);
+		Assert(c == 11);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
+	pfree(names);
+	return (Datum) 0;
+}
+
+/* The server-wide numbers behind pool_governor.health. */
+Datum
+pgov_state_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		v[12];
+	bool		nulls[12] = {0};
+	int			c = 0;
+	int			sum_held,
+				exempt,
+				unclassified,
+				ntenants = 0,
+				worker_pid,
+				i;
+	int64		rejected;
+	uint64		generation;
+	TimestampTz loaded_at;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	sum_held = pgov->sum_held;
+	exempt = pgov->exempt_connected;
+	unclassified = pgov->unclassified;
+	rejected = pgov->rejected_total;
+	generation = pgov->generation;
+	loaded_at = pgov->loaded_at;
+	worker_pid = pgov->worker_pid;
+	for (i = 0; i < pgov->ntenants; i++)
+		if (pgov_tenants[i].in_use && pgov_tenants[i].configured)
+			ntenants++;
+	LWLockRelease(pgov->lock);
+
+	v[c++] = CStringGetTextDatum(pgov_mode_name(pgov_mode));
+	v[c++] = Int32GetDatum(pgov_capacity());
+	v[c++] = Int32GetDatum(MaxConnections);
+	v[c++] = Int32GetDatum(sum_held);
+	v[c++] = Int32GetDatum(exempt);
+	v[c++] = Int32GetDatum(unclassified);
+	v[c++] = Int64GetDatum(rejected);
+	v[c++] = Int32GetDatum(ntenants);
+	v[c++] = Int64GetDatum((int64) generation);
+	v[c] = ts_or_null(loaded_at, &nulls[c]);
+	c++;
+	nulls[c] = (worker_pid == 0);
+	v[c++] = Int32GetDatum(worker_pid);
+	v[c++] = Int32GetDatum(pgov_event_log_size);
+	Assert(c == 12);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	return (Datum) 0;
+}
+
+/* The event ring, oldest first. */
+Datum
+pgov_events_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovEvent  *copy;
+	uint64		written;
+	uint64		first;
+	uint64		k;
+	int			n = 0;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+	if (pgov_event_log_size <= 0)
+		return (Datum) 0;
+
+	copy = palloc(sizeof(PgovEvent) * pgov_event_log_size);
+	LWLockAcquire(pgov->event_lock, LW_SHARED);
+	written = pgov->events_written;
+	first = written > (uint64) pgov_event_log_size ? written - pgov_event_log_size : 0;
+	for (k = first; k < written; k++)
+		copy[n++] = pgov_events[k % pgov_event_log_size];
+	LWLockRelease(pgov->event_lock);
+
+	for (k = 0; k < (uint64) n; k++)
+	{
+		PgovEvent  *e = &copy[k];
+		Datum		v[8];
+		bool		nulls[8] = {0};
+		int			c = 0;
+
+		v[c++] = TimestampTzGetDatum(e->time);
+		v[c++] = CStringGetTextDatum(pgov_event_kind_name(e->kind));
+		v[c] = text_or_null(e->tenant[0] ? e->tenant : NULL, &nulls[c]);
+		c++;
+		v[c] = text_or_null(e->has_who ? e->who.role_name : NULL, &nulls[c]);
+		c++;
+		v[c] = text_or_null(e->has_who ? e->who.database_name : NULL, &nulls[c]);
+		c++;
+		v[c] = text_or_null(e->has_who ? e->who.application_name : NULL, &nulls[c]);
+		c++;
+		if (e->has_who)
+			v[c] = addr_text(&e->who, &nulls[c]);
+		else
+			nulls[c] = true;
+		c++;
+		v[c++] = CStringGetTextDatum(e->detail);
+		Assert(c == 8);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
+	return (Datum) 0;
+}
+
+/*
+ * The history ring, oldest tick first, one row per tenant and tick.  A
+ * sample belongs to the tenant whose entry had the same incarnation; the
+ * samples of a removed tenant whose entry was reused are not shown.
+ */
+Datum
+pgov_history_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovTenant *tenants;
+	int			ntenants;
+	uint64		written;
+	uint64		first;
+	uint64		k;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+	if (pgov_history_size <= 0)
+		return (Datum) 0;
+
+	tenants = palloc(sizeof(PgovTenant) * pgov_max_tenants);
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	ntenants = pgov->ntenants;
+	memcpy(tenants, pgov_tenants, sizeof(PgovTenant) * ntenants);
+	LWLockRelease(pgov->lock);
+
+	LWLockAcquire(pgov->history_lock, LW_SHARED);
+	written = pgov->ticks_written;
+	first = written > (uint64) pgov_history_size ? written - pgov_history_size : 0;
+	for (k = first; k < written; k++)
+	{
+		int			tick = (int) (k % pgov_history_size);
+		PgovSample *row = &pgov_samples[(Size) tick * pgov_max_tenants];
+		int			i;
+
+		for (i = 0; i < ntenants; i++)
+		{
+			PgovSample *s = &row[i];
+			Datum		v[9];
+			bool		nulls[9] = {0};
+
+			if (s->incarnation == 0 || !tenants[i].in_use ||
+				tenants[i].incarnation != s->incarnation)
+				continue;
+			v[0] = TimestampTzGetDatum(pgov_tick_times[tick]);
+			v[1] = CStringGetTextDatum(tenants[i].name);
+			v[2] = Int32GetDatum(s->connected);
+			v[3] = Int32GetDatum(s->active);
+			v[4] = Int32GetDatum(s->idle);
+			v[5] = Int32GetDatum(s->idle_in_transaction);
+			v[6] = Int32GetDatum(s->waiting);
+			v[7] = Int32GetDatum(s->admitted);
+			v[8] = Int32GetDatum(s->rejected);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+		}
+	}
+	LWLockRelease(pgov->history_lock);
+	pfree(tenants);
+	return (Datum) 0;
+}
+
+/*
+ * reset_stats(tenant): zero the cumulative counters of one tenant, or of
+ * all when tenant is NULL.  The peak restarts from what is connected now.
+ */
+Datum
+pgov_reset_stats_1_0(PG_FUNCTION_ARGS)
+{
+	char	   *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz now = GetCurrentTimestamp();
+	int			found = 0;
+	int			i;
+
+	require_loaded();
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	for (i = 0; i < pgov->ntenants; i++)
+	{
+		PgovTenant *t = &pgov_tenants[i];
+
+		if (!t->in_use || (name && strcmp(t->name, name) != 0))
+			continue;
+		t->peak_connected = t->connected;
+		t->peak_at = now;
+		t->admitted = t->rejected = t->would_reject = 0;
+		t->waited = t->wait_timeouts = 0;
+		t->wait_ms_total = t->wait_ms_max = 0;
+		t->stats_reset = now;
+		found++;
+	}
+	if (name == NULL)
+		pgov->rejected_total = 0;
+	LWLockRelease(pgov->lock);
+
+	if (name && found == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant \"%s\" does not exist", name),
+				 errhint("The tenants are listed in pool_governor.tenant_status.")));
+	PG_RETURN_VOID();
+}
+
+/* The governed capacity this backend computes (for validation in SQL). */
+Datum
+pgov_capacity_1_0(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(pgov_capacity());
+}

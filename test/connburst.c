@@ -1,0 +1,265 @@
+/*
+ * connburst: opens many connections at once and holds them, for the TAP
+ * tests.  Every connection of a burst is started before any is finished
+ * (PQconnectStart + one poll loop), so the logins really race each other
+ * in the server.  Then it obeys commands, one per line on standard input,
+ * and answers each with result lines ending in "ok":
+ *
+ *   open N            open N more connections at once
+ *   close N           close the N most recently opened connections
+ *   busy N SECONDS    start "SELECT pg_sleep(SECONDS)" on N idle connections
+ *   idle_tx N         open a transaction on N idle connections
+ *   settle            wait for every busy connection's query to finish
+ *   count             print how many are open
+ *   quit              close everything and exit (also on end of input)
+ *
+ * A burst prints "admitted=A refused=R other=O", then one line per failed
+ * login: "refused <SQLSTATE> <first line of the message>" or "other ...".
+ * The SQLSTATE comes from the verbose error text libpq builds for a failed
+ * connection ("FATAL:  53300: ...").
+ *
+ * Usage: connburst "conninfo" [N]
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libpq-fe.h"
+
+#define MAX_CONNS 4096
+
+typedef struct Conn
+{
+	PGconn	   *conn;
+	int			busy;			/* a query was sent and not yet read */
+	int			in_tx;
+} Conn;
+
+static Conn open_conns[MAX_CONNS];
+static int	nopen = 0;
+static const char *conninfo;
+
+static void
+report_failure(PGconn *conn)
+{
+	const char *msg = PQerrorMessage(conn);
+	const char *p = strstr(msg, "FATAL:  ");
+	char		line[512];
+	char	   *nl;
+
+	/* "FATAL:  53300: too many ..." with PQERRORS_VERBOSE */
+	if (p && strlen(p) > 15 && p[13] == ':')
+	{
+		snprintf(line, sizeof(line), "%s", p + 8);
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		printf("%s %.5s %s\n", strncmp(p + 8, "53300", 5) == 0 ? "refused" : "other",
+			   p + 8, line + 7);
+	}
+	else
+	{
+		snprintf(line, sizeof(line), "%s", msg);
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		printf("other ----- %s\n", line);
+	}
+}
+
+static void
+burst(int n)
+{
+	PGconn	  **pending = calloc(n, sizeof(PGconn *));
+	PostgresPollingStatusType *state = calloc(n, sizeof(PostgresPollingStatusType));
+	struct pollfd *fds = calloc(n, sizeof(struct pollfd));
+	int		   *idx = calloc(n, sizeof(int));
+	int			admitted = 0,
+				refused = 0,
+				other = 0,
+				left = 0,
+				i;
+	char	  **failures = calloc(n, sizeof(char *));
+	int			nfail = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		pending[i] = PQconnectStart(conninfo);
+		if (pending[i] == NULL || PQstatus(pending[i]) == CONNECTION_BAD)
+		{
+			state[i] = PGRES_POLLING_FAILED;
+			continue;
+		}
+		PQsetErrorVerbosity(pending[i], PQERRORS_VERBOSE);
+		state[i] = PGRES_POLLING_WRITING;
+		left++;
+	}
+	while (left > 0)
+	{
+		int			nfds = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			if (state[i] != PGRES_POLLING_READING && state[i] != PGRES_POLLING_WRITING)
+				continue;
+			fds[nfds].fd = PQsocket(pending[i]);
+			fds[nfds].events = state[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			fds[nfds].revents = 0;
+			idx[nfds++] = i;
+		}
+		if (poll(fds, nfds, 1000) < 0)
+			break;
+		for (i = 0; i < nfds; i++)
+		{
+			int			k = idx[i];
+
+			if (fds[i].revents == 0)
+				continue;
+			state[k] = PQconnectPoll(pending[k]);
+			if (state[k] == PGRES_POLLING_OK || state[k] == PGRES_POLLING_FAILED)
+				left--;
+		}
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (state[i] == PGRES_POLLING_OK && nopen < MAX_CONNS)
+		{
+			open_conns[nopen].conn = pending[i];
+			open_conns[nopen].busy = 0;
+			open_conns[nopen].in_tx = 0;
+			nopen++;
+			admitted++;
+			continue;
+		}
+		if (pending[i] && strstr(PQerrorMessage(pending[i]), "FATAL:  53300") != NULL)
+			refused++;
+		else
+			other++;
+		if (pending[i])
+		{
+			failures[nfail++] = (char *) pending[i];
+		}
+	}
+	printf("admitted=%d refused=%d other=%d\n", admitted, refused, other);
+	for (i = 0; i < nfail; i++)
+	{
+		report_failure((PGconn *) failures[i]);
+		PQfinish((PGconn *) failures[i]);
+	}
+	free(pending);
+	free(state);
+	free(fds);
+	free(idx);
+	free(failures);
+}
+
+static void
+settle(void)
+{
+	int			i;
+
+	for (i = 0; i < nopen; i++)
+	{
+		PGresult   *res;
+
+		if (!open_conns[i].busy)
+			continue;
+		while ((res = PQgetResult(open_conns[i].conn)) != NULL)
+			PQclear(res);
+		open_conns[i].busy = 0;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	char		line[256];
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: connburst \"conninfo\" [N]\n");
+		return 2;
+	}
+	conninfo = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2)
+	{
+		burst(atoi(argv[2]));
+		printf("ok\n");
+	}
+
+	while (fgets(line, sizeof(line), stdin))
+	{
+		int			n = 0;
+		double		secs = 0;
+		int			i;
+
+		if (sscanf(line, "open %d", &n) == 1)
+			burst(n);
+		else if (sscanf(line, "close %d", &n) == 1)
+		{
+			settle();
+			for (i = 0; i < n && nopen > 0; i++)
+				PQfinish(open_conns[--nopen].conn);
+			printf("closed=%d\n", i);
+		}
+		else if (sscanf(line, "busy %d %lf", &n, &secs) == 2)
+		{
+			char		sql[64];
+			int			started = 0;
+
+			snprintf(sql, sizeof(sql), "SELECT pg_sleep(%g)", secs);
+			for (i = 0; i < nopen && started < n; i++)
+			{
+				if (open_conns[i].busy || open_conns[i].in_tx)
+					continue;
+				if (PQsendQuery(open_conns[i].conn, sql))
+				{
+					open_conns[i].busy = 1;
+					started++;
+				}
+			}
+			printf("busy=%d\n", started);
+		}
+		else if (sscanf(line, "idle_tx %d", &n) == 1)
+		{
+			int			started = 0;
+
+			settle();
+			for (i = nopen - 1; i >= 0 && started < n; i--)
+			{
+				PGresult   *res;
+
+				if (open_conns[i].in_tx)
+					continue;
+				res = PQexec(open_conns[i].conn, "BEGIN; SELECT 1");
+				if (PQresultStatus(res) == PGRES_TUPLES_OK)
+				{
+					open_conns[i].in_tx = 1;
+					started++;
+				}
+				PQclear(res);
+			}
+			printf("idle_tx=%d\n", started);
+		}
+		else if (strncmp(line, "settle", 6) == 0)
+			settle();
+		else if (strncmp(line, "count", 5) == 0)
+		{
+			int			ok = 0;
+
+			for (i = 0; i < nopen; i++)
+				if (PQstatus(open_conns[i].conn) == CONNECTION_OK)
+					ok++;
+			printf("open=%d\n", ok);
+		}
+		else if (strncmp(line, "quit", 4) == 0)
+			break;
+		else
+			printf("error unknown command\n");
+		printf("ok\n");
+	}
+	settle();
+	while (nopen > 0)
+		PQfinish(open_conns[--nopen].conn);
+	return 0;
+}
