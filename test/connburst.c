@@ -11,6 +11,9 @@
  *   idle_tx N         open a transaction on N idle connections
  *   settle            wait for every busy connection's query to finish
  *   count             print how many are open
+ *   churn N ROUNDS    ROUNDS times: open N at once, then close them all;
+ *                     prints the total admitted, refused, other and the
+ *                     fewest and most admitted in one round
  *   quit              close everything and exit (also on end of input)
  *
  * A burst prints "admitted=A refused=R other=O", then one line per failed
@@ -66,8 +69,15 @@ report_failure(PGconn *conn)
 	}
 }
 
-static void
-burst(int n)
+typedef struct BurstResult
+{
+	int			admitted;
+	int			refused;
+	int			other;
+} BurstResult;
+
+static BurstResult
+burst_quiet(int n, int quiet)
 {
 	PGconn	  **pending = calloc(n, sizeof(PGconn *));
 	PostgresPollingStatusType *state = calloc(n, sizeof(PostgresPollingStatusType));
@@ -139,10 +149,12 @@ burst(int n)
 			failures[nfail++] = (char *) pending[i];
 		}
 	}
-	printf("admitted=%d refused=%d other=%d\n", admitted, refused, other);
+	if (!quiet)
+		printf("admitted=%d refused=%d other=%d\n", admitted, refused, other);
 	for (i = 0; i < nfail; i++)
 	{
-		report_failure((PGconn *) failures[i]);
+		if (!quiet)
+			report_failure((PGconn *) failures[i]);
 		PQfinish((PGconn *) failures[i]);
 	}
 	free(pending);
@@ -150,6 +162,17 @@ burst(int n)
 	free(fds);
 	free(idx);
 	free(failures);
+	{
+		BurstResult r = {admitted, refused, other};
+
+		return r;
+	}
+}
+
+static void
+burst(int n)
+{
+	(void) burst_quiet(n, 0);
 }
 
 static void
@@ -240,6 +263,33 @@ main(int argc, char **argv)
 				PQclear(res);
 			}
 			printf("idle_tx=%d\n", started);
+		}
+		else if (sscanf(line, "churn %d %lf", &n, &secs) == 2)
+		{
+			int			rounds = (int) secs;
+			int			r;
+			int			fewest = n + 1,
+						most = -1;
+			BurstResult total = {0, 0, 0};
+
+			settle();
+			for (r = 0; r < rounds; r++)
+			{
+				int			base = nopen;
+				BurstResult b = burst_quiet(n, 1);
+
+				total.admitted += b.admitted;
+				total.refused += b.refused;
+				total.other += b.other;
+				if (b.admitted < fewest)
+					fewest = b.admitted;
+				if (b.admitted > most)
+					most = b.admitted;
+				while (nopen > base)
+					PQfinish(open_conns[--nopen].conn);
+			}
+			printf("churn admitted=%d refused=%d other=%d fewest=%d most=%d\n",
+				   total.admitted, total.refused, total.other, fewest, most);
 		}
 		else if (strncmp(line, "settle", 6) == 0)
 			settle();

@@ -1,0 +1,78 @@
+-- Writing the configuration: every invalid write is refused with its own
+-- error, and changes nothing.
+\set VERBOSITY default
+
+-- The founding case (capacity 97).
+INSERT INTO pool_governor.tenants (name, max_connections, reserved_connections)
+VALUES ('shop', 40, 20), ('inventory', 30, 10), ('reporting', NULL, 0);
+
+-- Negative numbers.
+INSERT INTO pool_governor.tenants (name, max_connections) VALUES ('bad', -1);
+INSERT INTO pool_governor.tenants (name, reserved_connections) VALUES ('bad', -2);
+INSERT INTO pool_governor.tenants (name, max_waiting) VALUES ('bad', -3);
+INSERT INTO pool_governor.tenants (name, wait_timeout) VALUES ('bad', '-1 second');
+
+-- Reserved above the tenant's own cap.
+UPDATE pool_governor.tenants SET reserved_connections = 41 WHERE name = 'shop';
+-- Reserved equal to the cap is fine; so is a cap of 0.
+UPDATE pool_governor.tenants SET reserved_connections = 40 WHERE name = 'shop';
+UPDATE pool_governor.tenants SET reserved_connections = 20 WHERE name = 'shop';
+INSERT INTO pool_governor.tenants (name, max_connections) VALUES ('blocked', 0);
+
+-- Reserved seats of all tenants above the capacity (20 + 10 + 68 > 97).
+INSERT INTO pool_governor.tenants (name, reserved_connections) VALUES ('greedy', 68);
+-- exactly the capacity is fine
+INSERT INTO pool_governor.tenants (name, reserved_connections) VALUES ('greedy', 67);
+DELETE FROM pool_governor.tenants WHERE name = 'greedy';
+
+-- Tenant names.
+INSERT INTO pool_governor.tenants (name) VALUES ('');
+INSERT INTO pool_governor.tenants (name) VALUES (repeat('x', 64));
+
+-- Rules: unknown tenant, malformed glob, bad role and database names.
+INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('nobody', 'x');
+INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', 'shop\');
+INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', repeat('a', 64));
+INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('shop', '+');
+INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('shop', '');
+INSERT INTO pool_governor.rules (tenant, database_name) VALUES ('shop', '');
+INSERT INTO pool_governor.rules (tenant, client_addr) VALUES ('shop', '10.0.0.1/8');
+
+-- One bad row refuses the whole statement.
+INSERT INTO pool_governor.tenants (name, max_connections) VALUES ('ok1', 5), ('bad', -1);
+SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout
+FROM pool_governor.tenants ORDER BY name;
+SELECT count(*) AS rules FROM pool_governor.rules;
+
+-- Valid rules of every kind.
+INSERT INTO pool_governor.rules (priority, tenant, role_name) VALUES (10, 'shop', 'shop');
+INSERT INTO pool_governor.rules (priority, tenant, role_name) VALUES (20, 'inventory', '+inventory_apps');
+INSERT INTO pool_governor.rules (priority, tenant, application_name, database_name)
+	VALUES (30, 'reporting', 'report-*', 'contrib_regression');
+INSERT INTO pool_governor.rules (priority, tenant, client_addr) VALUES (40, 'reporting', '10.20.0.0/16');
+INSERT INTO pool_governor.rules (priority, tenant, client_addr) VALUES (40, 'reporting', '2001:db8::/32');
+SELECT priority, tenant, role_name, database_name, application_name, client_addr
+FROM pool_governor.rules ORDER BY priority, id;
+
+-- Renaming a tenant carries its rules; deleting it takes them.
+UPDATE pool_governor.tenants SET name = 'shop2' WHERE name = 'shop';
+SELECT tenant, role_name FROM pool_governor.rules WHERE role_name = 'shop';
+UPDATE pool_governor.tenants SET name = 'shop' WHERE name = 'shop2';
+DELETE FROM pool_governor.tenants WHERE name = 'blocked';
+
+-- reload() publishes the committed configuration and returns its generation.
+SELECT pool_governor.reload() > 0 AS published;
+SELECT pool_governor.reload() - pool_governor.reload() AS each_reload_is_a_generation;
+SELECT tenant, max_connections, reserved_connections, connected
+FROM pool_governor.tenant_status ORDER BY tenant;
+SELECT tenants, config_generation > 0 AS loaded FROM pool_governor.health;
+
+-- A malformed configuration written behind the triggers' back is refused
+-- at load and the last good one stays in force.
+BEGIN;
+ALTER TABLE pool_governor.tenants DISABLE TRIGGER validate_and_apply;
+UPDATE pool_governor.tenants SET reserved_connections = 35 WHERE name = 'inventory';
+SELECT pool_governor.reload();
+ROLLBACK;
+SELECT tenant, reserved_connections FROM pool_governor.tenant_status WHERE tenant = 'inventory';
+SELECT event, detail FROM pool_governor.events WHERE event = 'config refused';

@@ -1,0 +1,24 @@
+-- The views' columns are a contract: tests and users rely on their names.
+\set VERBOSITY terse
+SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) AS columns
+FROM information_schema.columns
+WHERE table_schema = 'pool_governor'
+  AND table_name IN ('tenant_status', 'health', 'sessions', 'events', 'history')
+GROUP BY table_name ORDER BY table_name;
+
+-- This session is a superuser's: counted apart, not in sessions.
+SELECT exempt_connected >= 1 AS superuser_counted_apart, mode, capacity,
+	   server_max_connections
+FROM pool_governor.health;
+SELECT count(*) AS governed_sessions FROM pool_governor.sessions;
+
+-- The default tenant exists even when the table does not name it.
+SELECT tenant, max_connections, reserved_connections, health
+FROM pool_governor.tenant_status WHERE tenant = 'default';
+
+-- reset_stats: one tenant, all tenants, an unknown tenant.
+SELECT pool_governor.reset_stats('shop');
+SELECT pool_governor.reset_stats();
+SELECT pool_governor.reset_stats('nobody');
+SELECT tenant, admitted, rejected, would_reject, stats_reset IS NOT NULL AS reset
+FROM pool_governor.tenant_status ORDER BY tenant;

@@ -1,0 +1,155 @@
+# Helpers shared by pool_governor's TAP tests: a governed node, and bursts of
+# simultaneous logins held open by test/connburst.
+package PgovTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
+  wait_generation_after);
+
+my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
+
+# A node with the governor preloaded, the founding case's server sizing
+# (max_connections 100, 3 reserved for superusers: capacity 97), and the
+# extension created.  TCP on 127.0.0.1 as well as the Unix socket.
+sub governed_node
+{
+	my ($name, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%{ $opts{init} // {} });
+	$node->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'pool_governor'
+max_connections = 100
+superuser_reserved_connections = 3
+listen_addresses = '127.0.0.1'
+pool_governor.sample_interval = '200ms'
+log_min_messages = info
+} . ($opts{conf} // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pool_governor')
+	  unless $opts{no_extension};
+	return $node;
+}
+
+# The founding case: shop (cap 40, 20 reserved), inventory (cap 30, 10
+# reserved), reporting (no cap), one login role each, placed by role name.
+sub founding_case
+{
+	my ($node) = @_;
+	my $gen = $node->safe_psql('postgres',
+		'SELECT config_generation FROM pool_governor.health');
+	$node->safe_psql(
+		'postgres', q{
+CREATE ROLE shop LOGIN;
+CREATE ROLE inventory LOGIN;
+CREATE ROLE reporting LOGIN;
+INSERT INTO pool_governor.tenants (name, max_connections, reserved_connections)
+VALUES ('shop', 40, 20), ('inventory', 30, 10), ('reporting', NULL, 0);
+INSERT INTO pool_governor.rules (tenant, role_name)
+VALUES ('shop', 'shop'), ('inventory', 'inventory'), ('reporting', 'reporting');
+});
+	wait_generation_after($node, $gen);
+}
+
+# Waits until the worker has published a generation newer than $gen.
+sub wait_generation_after
+{
+	my ($node, $gen) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT config_generation > $gen FROM pool_governor.health")
+	  or die "no configuration newer than generation $gen was published";
+}
+
+# One tenant_status row as a hash.
+sub tenant_row
+{
+	my ($node, $tenant) = @_;
+	my @cols = qw(connected peak_connected admitted rejected would_reject
+	  waiting waited wait_timeouts max_connections reserved_connections);
+	my $row = $node->safe_psql('postgres',
+		    'SELECT '
+		  . join(', ', map { "coalesce(" . $_ . "::text, '')" } @cols)
+		  . " FROM pool_governor.tenant_status WHERE tenant = '$tenant'");
+	my %h;
+	@h{@cols} = split /\|/, $row, -1;
+	return \%h;
+}
+
+# Waits until tenant $tenant has exactly $n connections counted.
+sub wait_connected
+{
+	my ($node, $tenant, $n) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT connected = $n FROM pool_governor.tenant_status WHERE tenant = '$tenant'"
+	);
+}
+
+# A burst of $n simultaneous logins, held open: returns an object whose
+# ->{result} says how the burst went and whose ->cmd sends more commands.
+sub burst
+{
+	my ($node, $user, $n, %opts) = @_;
+	my $conninfo = join ' ',
+	  'host=' . ($opts{tcp} ? '127.0.0.1' : $node->host),
+	  'port=' . $node->port,
+	  'dbname=' . ($opts{dbname} // 'postgres'),
+	  "user=$user",
+	  ($opts{app} ? "application_name=$opts{app}" : ());
+	my $self = bless { in => '', out => '', err => '' }, 'PgovTest::Burst';
+	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
+	$self->{h} = IPC::Run::start([ $connburst, $conninfo, $n ],
+		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},
+		$self->{timer});
+	$self->{result} = $self->_answer;
+	return $self;
+}
+
+package PgovTest::Burst;
+
+# Parses "admitted=A refused=R other=O" and the failure lines that follow.
+sub _parse
+{
+	my ($text) = @_;
+	my %r = (text => $text, failures => []);
+	if ($text =~ /admitted=(\d+) refused=(\d+) other=(\d+)/)
+	{
+		@r{qw(admitted refused other)} = ($1, $2, $3);
+	}
+	push @{ $r{failures} }, $1 while $text =~ /^((?:refused|other) .*)$/mg;
+	return \%r;
+}
+
+sub _answer
+{
+	my ($self) = @_;
+	$self->{timer}->start($PostgreSQL::Test::Utils::timeout_default);
+	$self->{h}->pump until $self->{out} =~ /^ok$/m;
+	$self->{out} =~ s/\A(.*?)^ok\n//ms;
+	return _parse($1);
+}
+
+# Sends one command ("close 5", "open 3", "busy 2 10", ...) and returns the
+# parsed answer.
+sub cmd
+{
+	my ($self, $line) = @_;
+	$self->{in} .= "$line\n";
+	return $self->_answer;
+}
+
+sub finish
+{
+	my ($self) = @_;
+	$self->{in} .= "quit\n";
+	$self->{h}->finish;
+}
+
+1;
