@@ -17,7 +17,8 @@
  *   quit              close everything and exit (also on end of input)
  *
  * A burst prints "admitted=A refused=R other=O", then one line per failed
- * login: "refused <SQLSTATE> <first line of the message>" or "other ...".
+ * login: "refused <SQLSTATE> <message> | DETAIL: ... | HINT: ..." for a
+ * 53300 refusal, "other <SQLSTATE> ..." for anything else.
  * The SQLSTATE comes from the verbose error text libpq builds for a failed
  * connection ("FATAL:  53300: ...").
  *
@@ -43,30 +44,39 @@ static Conn open_conns[MAX_CONNS];
 static int	nopen = 0;
 static const char *conninfo;
 
+/* One line per failure: "refused|other SQLSTATE message | DETAIL: ... | HINT: ..." */
 static void
 report_failure(PGconn *conn)
 {
 	const char *msg = PQerrorMessage(conn);
 	const char *p = strstr(msg, "FATAL:  ");
-	char		line[512];
-	char	   *nl;
+	char		line[1024];
+	char		sqlstate[6] = "-----";
+	size_t		i,
+				o = 0;
 
-	/* "FATAL:  53300: too many ..." with PQERRORS_VERBOSE */
 	if (p && strlen(p) > 15 && p[13] == ':')
 	{
-		snprintf(line, sizeof(line), "%s", p + 8);
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		printf("%s %.5s %s\n", strncmp(p + 8, "53300", 5) == 0 ? "refused" : "other",
-			   p + 8, line + 7);
+		memcpy(sqlstate, p + 8, 5);
+		p += 15;				/* after "FATAL:  53300: " */
 	}
 	else
+		p = msg;
+	for (i = 0; p[i] && o < sizeof(line) - 4; i++)
 	{
-		snprintf(line, sizeof(line), "%s", msg);
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		printf("other ----- %s\n", line);
+		if (p[i] == '\n')
+		{
+			if (p[i + 1] == '\0' || strncmp(p + i + 1, "LOCATION:", 9) == 0)
+				break;
+			memcpy(line + o, " | ", 3);
+			o += 3;
+		}
+		else
+			line[o++] = p[i];
 	}
+	line[o] = '\0';
+	printf("%s %s %s\n", strcmp(sqlstate, "53300") == 0 ? "refused" : "other",
+		   sqlstate, line);
 }
 
 typedef struct BurstResult
