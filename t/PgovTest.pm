@@ -10,6 +10,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
   wait_generation_after);
@@ -94,6 +95,8 @@ sub wait_connected
 
 # A burst of $n simultaneous logins, held open: returns an object whose
 # ->{result} says how the burst went and whose ->cmd sends more commands.
+# With nowait => 1 it returns at once (logins that wait for a seat are still
+# pending); ->result then waits for the outcome.
 sub burst
 {
 	my ($node, $user, $n, %opts) = @_;
@@ -108,11 +111,14 @@ sub burst
 	$self->{h} = IPC::Run::start([ $connburst, $conninfo, $n ],
 		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},
 		$self->{timer});
-	$self->{result} = $self->_answer;
+	$self->{started} = time;
+	$self->{result} = $self->_answer unless $opts{nowait};
 	return $self;
 }
 
 package PgovTest::Burst;
+
+use Time::HiRes qw(time);
 
 # Parses "admitted=A refused=R other=O" and the failure lines that follow.
 sub _parse
@@ -143,6 +149,19 @@ sub cmd
 	my ($self, $line) = @_;
 	$self->{in} .= "$line\n";
 	return $self->_answer;
+}
+
+# The burst's outcome (waiting for it if started with nowait), with the
+# seconds it took in ->{seconds}.
+sub result
+{
+	my ($self) = @_;
+	unless ($self->{result})
+	{
+		$self->{result} = $self->_answer;
+		$self->{result}{seconds} = time - $self->{started};
+	}
+	return $self->{result};
 }
 
 sub finish
