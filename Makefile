@@ -15,7 +15,7 @@ EXTENSION = pool_governor
 DATA = pool_governor--1.0.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
-REGRESS = setup config_validation privileges views
+REGRESS = setup config_validation privileges views sizing
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 	--temp-instance=$(CURDIR)/tmp_regress
 TAP_TESTS = 1

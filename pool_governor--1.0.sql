@@ -191,7 +191,13 @@ SELECT sample_time, tenant, connected, active, idle, idle_in_transaction,
 	   waiting, admitted, rejected
 FROM pool_governor.raw_history();
 
--- Per tenant, what happened over the last minute: the ground of health.
+-- The span health looks back over: pool_governor.health_window.
+CREATE FUNCTION pool_governor.health_window() RETURNS interval
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT current_setting('pool_governor.health_window')::interval $$;
+
+-- Per tenant, what happened over the health window: the ground of health.
 CREATE VIEW pool_governor.recent AS
 SELECT t.tenant,
 	   coalesce(h.admitted, 0) AS admitted_1m,
@@ -200,12 +206,12 @@ SELECT t.tenant,
 FROM pool_governor.raw_tenants() t
 	 LEFT JOIN (SELECT tenant, sum(admitted) AS admitted, sum(rejected) AS rejected
 				FROM pool_governor.raw_history()
-				WHERE sample_time > pg_catalog.now() - interval '1 minute'
+				WHERE sample_time > pg_catalog.now() - pool_governor.health_window()
 				GROUP BY tenant) h USING (tenant)
 	 LEFT JOIN (SELECT tenant, count(*) AS waits
 				FROM pool_governor.raw_events()
 				WHERE event IN ('admitted after wait', 'wait timeout', 'wait abandoned')
-				  AND event_time > pg_catalog.now() - interval '1 minute'
+				  AND event_time > pg_catalog.now() - pool_governor.health_window()
 				GROUP BY tenant) e USING (tenant);
 
 CREATE VIEW pool_governor.tenant_status AS
@@ -277,6 +283,149 @@ SELECT coalesce((SELECT CASE max(CASE health WHEN 'critical' THEN 2
 FROM pool_governor.raw_state() st;
 
 --
+-- Pool sizing
+--
+
+-- What the application-side pool of one tenant should be, from a set of
+-- history samples.  A pure function of its arguments, so it can be checked
+-- on synthetic samples; recommend() feeds it the live history.
+--
+-- saturation is the share of samples in which every connection the tenant
+-- held was busy (active = connected > 0).  At 10% or more the pool is
+-- saturated: the observed activity is capped by the pool itself, so it says
+-- nothing of the real demand, which is at least the pool size.  Then the
+-- recommendation is the quota (or what the memory budget allows, if less),
+-- and the advice says to measure again.  Otherwise the recommended max is
+-- the p99 of active sessions plus headroom, and the min the median.
+CREATE FUNCTION pool_governor.size_pool(
+	samples pool_governor.history[],
+	quota int,
+	headroom float8 DEFAULT 0.15,
+	app_memory_per_connection_mb int DEFAULT 10,
+	app_memory_budget_mb int DEFAULT 400,
+	OUT samples_used int,
+	OUT peak_active int,
+	OUT p95_active int,
+	OUT p99_active int,
+	OUT peak_connected int,
+	OUT saturation float8,
+	OUT pool_saturated bool,
+	OUT recommended_min int,
+	OUT recommended_max int,
+	OUT quota_too_small bool,
+	OUT memory_needed_mb int,
+	OUT memory_ok bool,
+	OUT advice text)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p50 int;
+	demand float8;
+	by_memory int;
+	ceiling int;
+BEGIN
+	IF headroom IS NULL OR headroom < 0 THEN
+		RAISE EXCEPTION 'headroom must be zero or positive'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF app_memory_per_connection_mb IS NULL OR app_memory_per_connection_mb <= 0
+	   OR app_memory_budget_mb IS NULL OR app_memory_budget_mb <= 0 THEN
+		RAISE EXCEPTION 'app_memory_per_connection_mb and app_memory_budget_mb must be positive'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	SELECT count(*)::int, max(s.active), percentile_disc(0.5) WITHIN GROUP (ORDER BY s.active),
+		   percentile_disc(0.95) WITHIN GROUP (ORDER BY s.active),
+		   percentile_disc(0.99) WITHIN GROUP (ORDER BY s.active),
+		   max(s.connected),
+		   avg(CASE WHEN s.connected > 0 AND s.active >= s.connected THEN 1.0 ELSE 0.0 END)
+	INTO samples_used, peak_active, p50, p95_active, p99_active, peak_connected, saturation
+	FROM unnest(samples) s;
+
+	IF samples_used = 0 THEN
+		advice := 'no samples in the window: nothing to recommend yet';
+		RETURN;
+	END IF;
+
+	by_memory := app_memory_budget_mb / app_memory_per_connection_mb;
+	ceiling := least(coalesce(quota, by_memory), by_memory);
+	pool_saturated := saturation >= 0.10;
+	demand := p99_active * (1 + headroom);
+
+	IF pool_saturated THEN
+		-- the pool capped what we could see: the demand is at least the pool
+		recommended_max := greatest(ceiling, ceil(demand)::int);
+		quota_too_small := quota IS NOT NULL AND peak_connected >= quota;
+	ELSE
+		recommended_max := greatest(ceil(demand)::int, 1);
+		quota_too_small := quota IS NOT NULL AND demand > quota;
+	END IF;
+	IF quota IS NOT NULL THEN
+		recommended_max := least(recommended_max, quota);
+	END IF;
+	recommended_min := least(greatest(p50, 1), recommended_max);
+	memory_needed_mb := recommended_max * app_memory_per_connection_mb;
+	memory_ok := memory_needed_mb <= app_memory_budget_mb;
+
+	advice := CASE
+		WHEN peak_connected = 0 THEN
+			'no connections in the window: nothing to size'
+		WHEN quota_too_small AND pool_saturated THEN
+			format('every one of the %s connections the quota allows was busy in %s%% of samples: the quota is too small for the demand; raise max_connections above %s, or cut the time each request holds a connection',
+				   quota, round((saturation * 100)::numeric), quota)
+		WHEN quota_too_small THEN
+			format('p99 demand of %s active connections plus %s%% headroom exceeds the quota of %s: raise the quota to %s or shed load; meanwhile set the pool max to %s',
+				   p99_active, round((headroom * 100)::numeric), quota, ceil(demand), recommended_max)
+		WHEN pool_saturated THEN
+			format('pool saturated: all %s connections were busy in %s%% of samples, so the real demand is unknown and at least %s; raise the application pool max from %s to %s (min %s), %s MB of application memory%s, and measure again',
+				   peak_connected, round((saturation * 100)::numeric), peak_connected,
+				   peak_connected, recommended_max, recommended_min, memory_needed_mb,
+				   CASE WHEN memory_ok THEN ' within the budget' ELSE ' OVER the budget' END)
+		WHEN peak_connected > recommended_max THEN
+			format('pool larger than needed: p99 demand is %s active of %s connections held; shrink the application pool max to %s (min %s)',
+				   p99_active, peak_connected, recommended_max, recommended_min)
+		ELSE
+			format('pool fits: p99 demand %s active; keep max %s (min %s), %s MB of application memory',
+				   p99_active, recommended_max, recommended_min, memory_needed_mb)
+	END;
+	RETURN;
+END
+$$;
+
+-- size_pool() for every tenant over the live history of the last window.
+CREATE FUNCTION pool_governor.recommend(
+	"window" interval DEFAULT '15 min',
+	headroom float8 DEFAULT 0.15,
+	app_memory_per_connection_mb int DEFAULT 10,
+	app_memory_budget_mb int DEFAULT 400)
+RETURNS TABLE (tenant text, max_connections int, samples int, peak_active int,
+	p95_active int, p99_active int, peak_connected int, saturation float8,
+	pool_saturated bool, recommended_min int, recommended_max int,
+	quota_too_small bool, memory_needed_mb int, memory_ok bool, advice text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.tenant, t.max_connections, s.samples_used, s.peak_active,
+		   s.p95_active, s.p99_active, s.peak_connected, round(s.saturation::numeric, 3)::float8,
+		   s.pool_saturated, s.recommended_min, s.recommended_max,
+		   s.quota_too_small, s.memory_needed_mb, s.memory_ok, s.advice
+	FROM pool_governor.raw_tenants() t
+		 CROSS JOIN LATERAL pool_governor.size_pool(
+			 ARRAY(SELECT h FROM pool_governor.history h
+				   WHERE h.tenant = t.tenant
+					 AND h.sample_time > now() - "window"
+				   ORDER BY h.sample_time),
+			 t.max_connections, headroom, app_memory_per_connection_mb,
+			 app_memory_budget_mb) s
+	WHERE t.configured
+	ORDER BY t.tenant
+$$;
+
+CREATE VIEW pool_governor.sizing AS
+SELECT * FROM pool_governor.recommend();
+
+--
 -- Privileges
 --
 
@@ -300,7 +449,7 @@ GRANT USAGE ON SCHEMA pool_governor TO pg_monitor;
 GRANT SELECT ON pool_governor.tenants, pool_governor.rules TO pg_monitor;
 GRANT SELECT ON pool_governor.tenant_status, pool_governor.health,
 	pool_governor.sessions, pool_governor.events, pool_governor.history,
-	pool_governor.recent TO pg_monitor;
+	pool_governor.recent, pool_governor.sizing TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pool_governor.raw_tenants(), pool_governor.raw_backends(),
 	pool_governor.raw_state(), pool_governor.raw_events(),
 	pool_governor.raw_history() TO pg_monitor;

@@ -33,6 +33,7 @@ bool		pgov_exempt_superusers = true;
 int			pgov_max_tenants = 64;
 int			pgov_max_rules = 256;
 int			pgov_sample_interval_ms = 1000;
+int			pgov_health_window_s = 60;
 int			pgov_history_size = 3600;
 int			pgov_event_log_size = 1024;
 
@@ -140,6 +141,12 @@ define_settings(void)
 							NULL,
 							&pgov_sample_interval_ms, 1000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.health_window",
+							gettext_noop("How far back health looks for refusals and waits."),
+							gettext_noop("A tenant is critical when more than 0.1% of its logins in this window were refused."),
+							&pgov_health_window_s, 60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.history_size",
 							gettext_noop("History samples kept per tenant."),

@@ -257,12 +257,11 @@ main(int argc, char **argv)
 		{
 			int			started = 0;
 
-			settle();
 			for (i = nopen - 1; i >= 0 && started < n; i--)
 			{
 				PGresult   *res;
 
-				if (open_conns[i].in_tx)
+				if (open_conns[i].in_tx || open_conns[i].busy)
 					continue;
 				res = PQexec(open_conns[i].conn, "BEGIN; SELECT 1");
 				if (PQresultStatus(res) == PGRES_TUPLES_OK)

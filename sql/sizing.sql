@@ -1,0 +1,78 @@
+-- Pool sizing advice, computed from synthetic history samples.
+\set VERBOSITY terse
+
+-- Samples: one per second, as (connected, active) pairs.
+CREATE FUNCTION regress_samples(pairs int[][]) RETURNS pool_governor.history[]
+LANGUAGE sql AS $$
+	SELECT array_agg(ROW(now() + make_interval(secs => i), 'shop',
+						 pairs[i][1], pairs[i][2], pairs[i][1] - pairs[i][2],
+						 0, 0, 0, 0)::pool_governor.history ORDER BY i)
+	FROM generate_subscripts(pairs, 1) i
+$$;
+
+-- The founding incident: a pool of max_size 10, normal traffic using 3 to 6
+-- of it, then a flash sale during which all 10 are busy in every sample.
+-- The quota is 40, the application has 400 MB for connections at 10 MB each.
+SELECT samples_used, peak_active, p99_active, peak_connected,
+	   round(saturation::numeric, 2) AS saturation, pool_saturated,
+	   recommended_min, recommended_max, quota_too_small, memory_needed_mb,
+	   memory_ok, recommended_max BETWEEN 32 AND 40 AS max_between_32_and_40
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(
+		SELECT ARRAY[10, CASE WHEN i <= 60 THEN 3 + i % 4 ELSE 10 END]
+		FROM generate_series(1, 105) i)),
+	40);
+SELECT advice FROM pool_governor.size_pool(
+	regress_samples(ARRAY(
+		SELECT ARRAY[10, CASE WHEN i <= 60 THEN 3 + i % 4 ELSE 10 END]
+		FROM generate_series(1, 105) i)),
+	40);
+
+-- The same demand seen through a pool big enough to show it: 28 to 32
+-- active at the peak.  p99 32 plus 15% headroom: 37, within the quota.
+SELECT peak_active, p95_active, p99_active, pool_saturated, recommended_min,
+	   recommended_max, quota_too_small, memory_needed_mb, memory_ok, advice
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(
+		SELECT ARRAY[36, CASE WHEN i <= 60 THEN 4 + i % 5 ELSE 28 + i % 5 END]
+		FROM generate_series(1, 120) i)),
+	40);
+
+-- An idle-heavy pool: 30 connections held, 1 to 3 of them busy.
+SELECT p99_active, peak_connected, pool_saturated, recommended_min,
+	   recommended_max, quota_too_small, advice
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(SELECT ARRAY[30, 1 + i % 3] FROM generate_series(1, 100) i)),
+	40);
+
+-- Demand above the quota (seen in monitor mode, where the cap is not
+-- enforced): 45 to 50 active against a quota of 40.
+SELECT p99_active, pool_saturated, recommended_max, quota_too_small, advice
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(SELECT ARRAY[55, 45 + i % 6] FROM generate_series(1, 100) i)),
+	40);
+
+-- Saturated at the quota itself: the quota, not the pool, is too small.
+SELECT pool_saturated, recommended_max, quota_too_small, advice
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(SELECT ARRAY[40, 40] FROM generate_series(1, 50) i)),
+	40);
+
+-- A memory budget that cannot pay for the quota.
+SELECT recommended_max, memory_needed_mb, memory_ok
+FROM pool_governor.size_pool(
+	regress_samples(ARRAY(SELECT ARRAY[10, 10] FROM generate_series(1, 50) i)),
+	40, 0.15, 10, 250);
+
+-- No samples; bad arguments.
+SELECT samples_used, recommended_max, advice
+FROM pool_governor.size_pool(ARRAY[]::pool_governor.history[], 40);
+SELECT * FROM pool_governor.size_pool(ARRAY[]::pool_governor.history[], 40, -0.1);
+SELECT * FROM pool_governor.size_pool(ARRAY[]::pool_governor.history[], 40, 0.15, 0);
+
+-- recommend() and the sizing view: a row per configured tenant.
+SELECT tenant, max_connections, samples >= 0 AS sampled
+FROM pool_governor.sizing ORDER BY tenant;
+SELECT count(*) AS rows FROM pool_governor.recommend('1 hour', 0.3, 5, 1000);
+
+DROP FUNCTION regress_samples(int[][]);
