@@ -198,20 +198,24 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT current_setting('pool_governor.health_window')::interval $$;
 
 -- Per tenant, what happened over the health window: the ground of health.
+-- Refusals and waits come from the event log (immediate), admissions from
+-- the history samples.
 CREATE VIEW pool_governor.recent AS
 SELECT t.tenant,
 	   coalesce(h.admitted, 0) AS admitted_1m,
-	   coalesce(h.rejected, 0) AS rejected_1m,
+	   coalesce(e.refused, 0) AS rejected_1m,
 	   coalesce(e.waits, 0) AS waits_1m
 FROM pool_governor.raw_tenants() t
-	 LEFT JOIN (SELECT tenant, sum(admitted) AS admitted, sum(rejected) AS rejected
+	 LEFT JOIN (SELECT tenant, sum(admitted) AS admitted
 				FROM pool_governor.raw_history()
 				WHERE sample_time > pg_catalog.now() - pool_governor.health_window()
 				GROUP BY tenant) h USING (tenant)
-	 LEFT JOIN (SELECT tenant, count(*) AS waits
+	 LEFT JOIN (SELECT tenant,
+					   count(*) FILTER (WHERE event IN ('refused', 'wait timeout')) AS refused,
+					   count(*) FILTER (WHERE event IN ('admitted after wait', 'wait timeout',
+														'wait abandoned')) AS waits
 				FROM pool_governor.raw_events()
-				WHERE event IN ('admitted after wait', 'wait timeout', 'wait abandoned')
-				  AND event_time > pg_catalog.now() - pool_governor.health_window()
+				WHERE event_time > pg_catalog.now() - pool_governor.health_window()
 				GROUP BY tenant) e USING (tenant);
 
 CREATE VIEW pool_governor.tenant_status AS
