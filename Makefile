@@ -23,7 +23,7 @@ TAP_TESTS = 1
 PG_CFLAGS = -Wall -Werror
 PG_CPPFLAGS = -I$(srcdir)/src
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
-	test/connburst
+	test/connburst bench/loadgen bench/test_loadgen
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -43,9 +43,24 @@ test/connburst: test/connburst.c
 	$(CC) -O2 -Wall -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq
 
+all: test/connburst
+
+# The load generator (not installed with the extension) and its tests.
+LOADGEN_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
+bench/loadgen: bench/loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
+	$(CC) $(LOADGEN_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ \
+		bench/loadgen.c bench/loadgen_lib.c \
+		-L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread -lm
+bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
+	$(CC) $(LOADGEN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-o $@ bench/test_loadgen.c bench/loadgen_lib.c -lm
+
+all: bench/loadgen
+
+# Every test that needs no server.
 .PHONY: unit
-unit: test/unit/test_policy test/unit/test_policy_asan
+unit: test/unit/test_policy test/unit/test_policy_asan bench/test_loadgen bench/loadgen
 	./test/unit/test_policy
 	./test/unit/test_policy_asan
-
-all: test/connburst
+	./bench/test_loadgen
+	./bench/test_loadgen_args.sh
