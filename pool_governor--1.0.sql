@@ -294,8 +294,9 @@ FROM pool_governor.raw_state() st;
 -- history samples.  A pure function of its arguments, so it can be checked
 -- on synthetic samples; recommend() feeds it the live history.
 --
--- saturation is the share of samples in which every connection the tenant
--- held was busy (active = connected > 0).  At 10% or more the pool is
+-- saturation is the share of samples in which the tenant held as many
+-- connections as it ever did in the window and every one was busy: its pool
+-- was at its ceiling and exhausted.  At 10% or more the pool is
 -- saturated: the observed activity is capped by the pool itself, so it says
 -- nothing of the real demand, which is at least the pool size.  Then the
 -- recommendation is the quota (or what the memory budget allows, if less),
@@ -342,9 +343,15 @@ BEGIN
 	SELECT count(*)::int, max(s.active), percentile_disc(0.5) WITHIN GROUP (ORDER BY s.active),
 		   percentile_disc(0.95) WITHIN GROUP (ORDER BY s.active),
 		   percentile_disc(0.99) WITHIN GROUP (ORDER BY s.active),
-		   max(s.connected),
-		   avg(CASE WHEN s.connected > 0 AND s.active >= s.connected THEN 1.0 ELSE 0.0 END)
-	INTO samples_used, peak_active, p50, p95_active, p99_active, peak_connected, saturation
+		   max(s.connected)
+	INTO samples_used, peak_active, p50, p95_active, p99_active, peak_connected
+	FROM unnest(samples) s;
+
+	-- saturated samples: the tenant held as many connections as it ever did
+	-- in the window, and every one of them was busy
+	SELECT avg(CASE WHEN s.connected > 0 AND s.connected >= peak_connected
+					 AND s.active >= s.connected THEN 1.0 ELSE 0.0 END)
+	INTO saturation
 	FROM unnest(samples) s;
 
 	IF samples_used = 0 THEN
