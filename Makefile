@@ -32,10 +32,10 @@ include $(PGXS)
 # Policy unit tests: the policy code alone, with no server, plain and under
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
 UNIT_SRC = test/unit/test_policy.c src/policy.c
-test/unit/test_policy: $(UNIT_SRC) src/policy.h
-	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -o $@ $(UNIT_SRC)
-test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h
-	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc \
+test/unit/test_policy: $(UNIT_SRC) src/policy.h test/unit/check.h
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit -o $@ $(UNIT_SRC)
+test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h test/unit/check.h
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(UNIT_SRC)
 
 # A test helper that opens many connections at once and holds them.
@@ -51,8 +51,8 @@ bench/loadgen: bench/loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
 	$(CC) $(LOADGEN_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ \
 		bench/loadgen.c bench/loadgen_lib.c \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread -lm
-bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
-	$(CC) $(LOADGEN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h test/unit/check.h
+	$(CC) $(LOADGEN_CFLAGS) -Itest/unit -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $@ bench/test_loadgen.c bench/loadgen_lib.c -lm
 
 all: bench/loadgen

@@ -8,20 +8,8 @@
 #include <string.h>
 
 #include "loadgen_lib.h"
+#include "check.h"
 
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		} \
-	} while (0)
 
 static int
 parse(const char *a1, const char *a2, const char *a3, const char *a4, LgConfig *cfg, char *err)
@@ -165,6 +153,5 @@ main(void)
 	test_schedule();
 	test_percentiles();
 	test_classification();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

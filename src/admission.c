@@ -199,6 +199,15 @@ claim_slot(const PgovWho *who, TimestampTz entered)
 	return stale;
 }
 
+static void
+report_reclaimed(int stale)
+{
+	if (stale)
+		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
+					   "slot of process %d, which exited without returning it, reclaimed at login",
+					   stale);
+}
+
 /* Seat taken: counts and slot.  Caller holds lock EXCLUSIVE. */
 static void
 seat_take(PgovTenant *t, int tenant, int64 rule_id, TimestampTz now)
@@ -451,11 +460,7 @@ admit(const PgovWho *who, TimestampTz entered)
 							tname)));
 	}
 	ConditionVariableCancelSleep();
-
-	if (stale)
-		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
-					   "slot of process %d, which exited without returning it, reclaimed at login",
-					   stale);
+	report_reclaimed(stale);
 }
 
 static void
@@ -499,10 +504,7 @@ pgov_client_authentication(Port *port, int status)
 		pgov_slots[my_slot].admitted_at = entered;
 		pgov->exempt_connected++;
 		LWLockRelease(pgov->lock);
-		if (stale)
-			pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
-						   "slot of process %d, which exited without returning it, reclaimed at login",
-						   stale);
+		report_reclaimed(stale);
 		return;
 	}
 	admit(&who, entered);

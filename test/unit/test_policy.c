@@ -8,20 +8,8 @@
 #include <string.h>
 
 #include "policy.h"
+#include "check.h"
 
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		} \
-	} while (0)
 
 static void
 test_glob(void)
@@ -394,6 +382,5 @@ main(void)
 	test_decide();
 	test_founding_case();
 	test_validate();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_summary();
 }
