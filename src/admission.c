@@ -66,16 +66,18 @@ static ClientAuthentication_hook_type prev_ClientAuthentication_hook = NULL;
 static int	my_slot = -1;
 static bool exit_callback_registered = false;
 
+/*
+ * Membership through the group's OID resolved at load: PostgreSQL caches the
+ * login role's whole membership list on the first call, so any number of
+ * +group rules costs one catalog walk per login, not one lookup per rule.
+ */
 static bool
-is_member_cb(void *ctx, const char *group)
+is_member_cb(void *ctx, const char *group, uint32 group_oid)
 {
 	Oid			roleid = *(const Oid *) ctx;
-	Oid			groupid;
 
-	if (!OidIsValid(roleid))
-		return false;
-	groupid = get_role_oid(group, true);
-	return OidIsValid(groupid) && is_member_of_role_nosuper(roleid, groupid);
+	return OidIsValid(roleid) && OidIsValid(group_oid) &&
+		is_member_of_role_nosuper(roleid, (Oid) group_oid);
 }
 
 /*
@@ -307,9 +309,6 @@ admit(const PgovWho *who, TimestampTz entered)
 		tenant = pgov_classify_who(who, &rule_id);
 		LWLockRelease(pgov->config_lock);
 
-		/* cheap enough, and it must not run under our lock (a spinlock) */
-		room_to_wait = queued ||
-			HaveNFreeProcs(ReservedBackends + PGOV_WAIT_SLOT_MARGIN);
 		now = GetCurrentTimestamp();
 
 		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
@@ -388,8 +387,15 @@ admit(const PgovWho *who, TimestampTz entered)
 			break;
 		}
 
-		if (!queued && room_to_wait && t->wait_timeout_ms > 0 &&
-			t->waiting < t->max_waiting)
+		/*
+		 * Only a login about to wait asks how many backend slots are free:
+		 * a short walk under ProcStructLock, a spinlock, which may be taken
+		 * while holding an LWLock.  Admissions never pay for it.
+		 */
+		room_to_wait = !queued && t->wait_timeout_ms > 0 &&
+			t->waiting < t->max_waiting &&
+			HaveNFreeProcs(ReservedBackends + PGOV_WAIT_SLOT_MARGIN);
+		if (room_to_wait)
 		{
 			deadline = wait_deadline(t, entered);
 			if (now < deadline)

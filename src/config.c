@@ -20,6 +20,7 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -268,10 +269,21 @@ pgov_read_config(PgovConfig *cfg, PgovProblem *problem)
 							  pgov_max_tenants, pgov_max_rules, problem))
 		return false;
 
-	/* already in (priority, id) order from the query; resolve tenants */
+	/*
+	 * Already in (priority, id) order from the query.  Resolve each rule's
+	 * tenant, and each +group to its role OID so that logins match by OID;
+	 * a group created later is picked up by the worker's periodic re-read,
+	 * since the resolved OID is part of what it compares.
+	 */
 	for (i = 0; i < (uint64) cfg->nrules; i++)
-		cfg->rules[i].tenant = pgov_find_tenant(cfg->tenants, cfg->ntenants,
-												cfg->rule_tenants[i]);
+	{
+		PgovRule   *r = &cfg->rules[i];
+
+		r->tenant = pgov_find_tenant(cfg->tenants, cfg->ntenants,
+									 cfg->rule_tenants[i]);
+		if (r->has_role && r->role_is_group)
+			r->group_oid = get_role_oid(r->role_name, true);
+	}
 
 	cfg->hash = hash_bytes((const unsigned char *) cfg->tenants,
 						   sizeof(PgovTenantDef) * cfg->ntenants);

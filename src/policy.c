@@ -202,7 +202,7 @@ pgov_rule_matches(const PgovRule *rule, const PgovLogin *login,
 	{
 		if (!rule->role_is_group)
 			return strcmp(rule->role_name, login->role_name ? login->role_name : "") == 0;
-		if (is_member == NULL || !is_member(ctx, rule->role_name))
+		if (is_member == NULL || !is_member(ctx, rule->role_name, rule->group_oid))
 			return false;
 	}
 	return true;

@@ -52,6 +52,7 @@ typedef struct PgovRule
 	bool		has_database;
 	bool		has_application;
 	bool		has_client_addr;
+	uint32_t	group_oid;		/* role OID of a +group, set by the loader */
 	char		role_name[PGOV_NAME_LEN];	/* without the leading '+' */
 	char		database_name[PGOV_NAME_LEN];
 	char		application_name[PGOV_NAME_LEN];	/* a glob */
@@ -67,8 +68,12 @@ typedef struct PgovLogin
 	const PgovCidr *addr;
 } PgovLogin;
 
-/* Answers "is the login's role a member of group?" (pg_hba.conf's +group). */
-typedef bool (*PgovMemberFn) (void *ctx, const char *group);
+/*
+ * Answers "is the login's role a member of the rule's group?" (pg_hba.conf's
+ * +group).  The rule carries the group's name and, resolved when the
+ * configuration was loaded, its role OID (0 when no such role existed).
+ */
+typedef bool (*PgovMemberFn) (void *ctx, const char *group, uint32_t group_oid);
 
 /* The outcome of the admission arithmetic. */
 typedef enum PgovDecision

@@ -26,7 +26,9 @@
  *		holding another of our locks, except event_lock after lock is
  *		released; so there is no lock ordering to get wrong.
  *
- * Lock order when two are held: config_lock, then lock.
+ * Lock order when two are held: config_lock, then lock.  A login about to
+ * wait calls HaveNFreeProcs() holding lock; that takes ProcStructLock, a
+ * spinlock, which is always the innermost lock.
  *
  * Nothing under our locks may ereport(ERROR) or allocate: the exit callback
  * that gives a seat back needs these locks and runs during FATAL handling.

@@ -123,8 +123,9 @@ test_cidr(void)
 
 /* group membership for the tests: "shop" and "shop_batch" are in "+shoppers" */
 static bool
-member(void *ctx, const char *group)
+member(void *ctx, const char *group, uint32_t group_oid)
 {
+	(void) group_oid;
 	const char *role = ctx;
 
 	if (strcmp(group, "shoppers") == 0)
