@@ -23,11 +23,16 @@ TAP_TESTS = 1
 PG_CFLAGS = -Wall -Werror
 PG_CPPFLAGS = -I$(srcdir)/src
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
-	test/connburst bench/loadgen bench/test_loadgen
+	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: every module shares state.h and policy.h, so
+# rebuild them all when a header changes (a stale object would disagree
+# about the shared-memory layout).
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 # Policy unit tests: the policy code alone, with no server, plain and under
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
@@ -64,3 +69,11 @@ unit: test/unit/test_policy test/unit/test_policy_asan bench/test_loadgen bench/
 	./test/unit/test_policy_asan
 	./bench/test_loadgen
 	./bench/test_loadgen_args.sh
+
+# Fuzz the policy code with libFuzzer (needs clang): FUZZ_SECONDS=60 by default.
+FUZZ_SECONDS ?= 60
+test/unit/fuzz_policy: test/unit/fuzz_policy.c src/policy.c src/policy.h
+	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_policy.c src/policy.c
+.PHONY: fuzz
+fuzz: test/unit/fuzz_policy
+	./test/unit/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=256

@@ -158,9 +158,31 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgov_history_1_0'
 LANGUAGE C VOLATILE STRICT;
 
+CREATE FUNCTION pool_governor.raw_admission_timing(OUT under_us bigint, OUT logins bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgov_admission_timing_1_0'
+LANGUAGE C VOLATILE STRICT;
+
 --
 -- Views
 --
+
+-- What the governor adds to a login: the time its hook took, for logins
+-- that did not wait (classification, the admission decision, the counters).
+-- Buckets are powers of two in microseconds; percentiles are the upper
+-- bound of the bucket they fall in.
+CREATE VIEW pool_governor.admission_timing AS
+WITH b AS (
+	SELECT under_us, logins,
+		   sum(logins) OVER (ORDER BY under_us NULLS LAST) AS cumulative,
+		   sum(logins) OVER () AS total
+	FROM pool_governor.raw_admission_timing()
+)
+SELECT (SELECT total FROM b LIMIT 1)::bigint AS logins,
+	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.50 * total AND total > 0) AS p50_under_us,
+	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.95 * total AND total > 0) AS p95_under_us,
+	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.99 * total AND total > 0) AS p99_under_us,
+	   (SELECT array_agg(logins ORDER BY under_us NULLS LAST) FROM b) AS histogram;
 
 -- One row per governed or waiting backend.  state is 'waiting' while the
 -- login waits for a seat, 'starting' until it shows in pg_stat_activity, and
@@ -453,6 +475,7 @@ REVOKE ALL ON FUNCTION pool_governor.raw_backends() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_state() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_history() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pool_governor.raw_admission_timing() FROM PUBLIC;
 
 -- pg_monitor reads the pool's health: the views, the configuration, and the
 -- raw functions the views call (a view's functions run as the caller).
@@ -460,7 +483,7 @@ GRANT USAGE ON SCHEMA pool_governor TO pg_monitor;
 GRANT SELECT ON pool_governor.tenants, pool_governor.rules TO pg_monitor;
 GRANT SELECT ON pool_governor.tenant_status, pool_governor.health,
 	pool_governor.sessions, pool_governor.events, pool_governor.history,
-	pool_governor.recent, pool_governor.sizing TO pg_monitor;
+	pool_governor.recent, pool_governor.sizing, pool_governor.admission_timing TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pool_governor.raw_tenants(), pool_governor.raw_backends(),
 	pool_governor.raw_state(), pool_governor.raw_events(),
-	pool_governor.raw_history() TO pg_monitor;
+	pool_governor.raw_history(), pool_governor.raw_admission_timing() TO pg_monitor;

@@ -17,6 +17,8 @@ SELECT status IS NOT NULL AS can_read FROM pool_governor.health;
 SELECT count(*) >= 0 AS can_read FROM pool_governor.sessions;
 SELECT count(*) >= 0 AS can_read FROM pool_governor.events;
 SELECT count(*) >= 0 AS can_read FROM pool_governor.history;
+SELECT logins >= 0 AS can_read FROM pool_governor.admission_timing;
+SELECT count(*) > 0 AS can_read FROM pool_governor.sizing;
 SELECT count(*) > 0 AS can_read FROM pool_governor.tenants;
 SELECT count(*) > 0 AS can_read FROM pool_governor.rules;
 INSERT INTO pool_governor.tenants (name) VALUES ('regress_x');

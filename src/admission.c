@@ -30,6 +30,7 @@
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "pgstat.h"
 #include "postmaster/postmaster.h"
 #include "replication/walsender.h"
@@ -210,6 +211,17 @@ report_reclaimed(int stale)
 					   stale);
 }
 
+/* Records how long the hook took for a login that did not wait. */
+static void
+timing_done(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	pgov_timing_record((uint64) (INSTR_TIME_GET_DOUBLE(now) * 1e9));
+}
+
 /* Seat taken: counts and slot.  Caller holds lock EXCLUSIVE. */
 static void
 seat_take(PgovTenant *t, int tenant, int64 rule_id, TimestampTz now)
@@ -283,9 +295,10 @@ ms_between(TimestampTz from, TimestampTz to)
  * tenant allows.  Returns when admitted; refuses with FATAL otherwise.
  */
 static void
-admit(const PgovWho *who, TimestampTz entered)
+admit(const PgovWho *who, TimestampTz entered, instr_time start)
 {
 	bool		queued = false;
+	bool		ever_queued = false;
 	bool		claimed = false;
 	int			stale = 0;
 	TimestampTz deadline = 0;
@@ -339,6 +352,8 @@ admit(const PgovWho *who, TimestampTz entered)
 			pgov_slots[my_slot].admitted_at = now;
 			pgov->unclassified++;
 			LWLockRelease(pgov->lock);
+			if (!ever_queued)
+				timing_done(start);
 			break;
 		}
 
@@ -384,6 +399,8 @@ admit(const PgovWho *who, TimestampTz entered)
 							   "monitor mode: would refuse (%s), %d connected",
 							   decision == PGOV_REFUSE_CAP ? "tenant at its cap" :
 							   "no shared seat free", connected);
+			if (!ever_queued)
+				timing_done(start);
 			break;
 		}
 
@@ -404,7 +421,7 @@ admit(const PgovWho *who, TimestampTz entered)
 
 				pgov_slot_fill(s, PGOV_SLOT_WAITING, tenant, rule_id, who);
 				pgov_waiter_enqueue(t, my_slot);
-				queued = true;
+				queued = ever_queued = true;
 			}
 		}
 
@@ -441,6 +458,8 @@ admit(const PgovWho *who, TimestampTz entered)
 			if (queued)
 				ConditionVariableBroadcast(&pgov->seat_cv);
 
+			if (!ever_queued)
+				timing_done(start);
 			pgov_event_add(event, refusal.tenant, who,
 						   "%d connected, cap %d, %d reserved, %d of %d seats held%s",
 						   refusal.connected, refusal.max_connections,
@@ -475,6 +494,7 @@ pgov_client_authentication(Port *port, int status)
 	PgovWho		who;
 	TimestampTz entered;
 	bool		exempt;
+	instr_time	start;
 
 	if (prev_ClientAuthentication_hook)
 		prev_ClientAuthentication_hook(port, status);
@@ -485,6 +505,7 @@ pgov_client_authentication(Port *port, int status)
 	if (MyProc == NULL || MyProc->pgprocno < 0 || MyProc->pgprocno >= pgov_nslots)
 		return;
 
+	INSTR_TIME_SET_CURRENT(start);
 	entered = GetCurrentTimestamp();
 	who_from_port(port, &who);
 	exempt = am_walsender ||
@@ -510,10 +531,11 @@ pgov_client_authentication(Port *port, int status)
 		pgov_slots[my_slot].admitted_at = entered;
 		pgov->exempt_connected++;
 		LWLockRelease(pgov->lock);
+		timing_done(start);
 		report_reclaimed(stale);
 		return;
 	}
-	admit(&who, entered);
+	admit(&who, entered, start);
 }
 
 void

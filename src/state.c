@@ -120,6 +120,11 @@ pgov_shmem_startup(void)
 		pgov->event_lock = &locks[2].lock;
 		pgov->history_lock = &locks[3].lock;
 		ConditionVariableInit(&pgov->seat_cv);
+		pg_atomic_init_u64(&pgov->hook_logins, 0);
+		pg_atomic_init_u64(&pgov->hook_ns_total, 0);
+		pg_atomic_init_u64(&pgov->hook_ns_max, 0);
+		for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+			pg_atomic_init_u64(&pgov->hook_hist[i], 0);
 		for (i = 0; i < pgov_max_tenants; i++)
 		{
 			pgov_tenants[i].wait_head = -1;
@@ -477,6 +482,34 @@ pgov_event_add(PgovEventKind kind, const char *tenant, const PgovWho *who,
 	pgov_events[pgov->events_written % pgov_event_log_size] = ev;
 	pgov->events_written++;
 	LWLockRelease(pgov->event_lock);
+}
+
+/* Adds one login's time in the hook to the timing histogram. */
+void
+pgov_timing_record(uint64 ns)
+{
+	uint64		us = ns / 1000;
+	int			bucket = 0;
+
+	while (bucket < PGOV_TIMING_BUCKETS - 1 && us >= (UINT64CONST(1) << bucket))
+		bucket++;
+	pg_atomic_fetch_add_u64(&pgov->hook_hist[bucket], 1);
+	pg_atomic_fetch_add_u64(&pgov->hook_logins, 1);
+	pg_atomic_fetch_add_u64(&pgov->hook_ns_total, (int64) ns);
+	if (ns > pg_atomic_read_u64(&pgov->hook_ns_max))
+		pg_atomic_write_u64(&pgov->hook_ns_max, ns);
+}
+
+void
+pgov_timing_reset(void)
+{
+	int			i;
+
+	pg_atomic_write_u64(&pgov->hook_logins, 0);
+	pg_atomic_write_u64(&pgov->hook_ns_total, 0);
+	pg_atomic_write_u64(&pgov->hook_ns_max, 0);
+	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+		pg_atomic_write_u64(&pgov->hook_hist[i], 0);
 }
 
 /* Tells the worker a committed change awaits loading. */

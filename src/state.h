@@ -14,6 +14,7 @@
 
 #include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
+#include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 
@@ -46,6 +47,13 @@ typedef enum PgovEventKind
 } PgovEventKind;
 
 #define PGOV_DETAIL_LEN 160
+
+/*
+ * The time the hook takes for a login that does not wait, as a histogram:
+ * bucket i counts logins decided in under 2^i microseconds, the last one
+ * the rest.  Updated with atomics, outside any lock.
+ */
+#define PGOV_TIMING_BUCKETS 20
 
 /* Upper bound of pool_governor.max_tenants. */
 #define PGOV_MAX_TENANTS_LIMIT 1024
@@ -156,6 +164,12 @@ typedef struct PgovShared
 	/* protected by config_lock */
 	int			nrules;
 
+	/* atomics, no lock */
+	pg_atomic_uint64 hook_logins;
+	pg_atomic_uint64 hook_ns_total;
+	pg_atomic_uint64 hook_ns_max;	/* approximate: last writer wins */
+	pg_atomic_uint64 hook_hist[PGOV_TIMING_BUCKETS];
+
 	/* protected by event_lock */
 	uint64		events_written;
 
@@ -203,5 +217,7 @@ extern void pgov_event_add(PgovEventKind kind, const char *tenant,
 extern const char *pgov_event_kind_name(PgovEventKind kind);
 extern const char *pgov_slot_state_name(PgovSlotState state);
 extern void pgov_wake_worker(void);
+extern void pgov_timing_record(uint64 ns);
+extern void pgov_timing_reset(void);
 
 #endif							/* PGOV_STATE_H */

@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(pgov_events_1_0);
 PG_FUNCTION_INFO_V1(pgov_history_1_0);
 PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
 PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
+PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
 
 static void
 require_loaded(void)
@@ -390,6 +391,8 @@ pgov_reset_stats_1_0(PG_FUNCTION_ARGS)
 	if (name == NULL)
 		pgov->rejected_total = 0;
 	LWLockRelease(pgov->lock);
+	if (name == NULL)
+		pgov_timing_reset();
 
 	if (name && found == 0)
 		ereport(ERROR,
@@ -404,4 +407,29 @@ Datum
 pgov_capacity_1_0(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(pgov_capacity());
+}
+
+/*
+ * The time the hook took per login that did not wait, as histogram buckets:
+ * (under_us, logins), plus one row with under_us NULL for the slowest bucket.
+ */
+Datum
+pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+	{
+		Datum		v[2];
+		bool		nulls[2] = {false, false};
+
+		nulls[0] = (i == PGOV_TIMING_BUCKETS - 1);
+		v[0] = Int64GetDatum(INT64CONST(1) << i);
+		v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->hook_hist[i]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	return (Datum) 0;
 }

@@ -83,5 +83,13 @@ is(tenant_row($node, 'shop')->{peak_connected}, 40, 'shop never exceeded its cap
 $_->finish for ($shop, $reporting, $inventory);
 ok(wait_connected($node, $_, 0), "$_ drains to 0") for qw(shop inventory reporting);
 
+# The governor times its own hook: every login that did not wait is counted.
+$node->safe_psql('postgres', 'SELECT pool_governor.reset_stats()');
+my $three = burst($node, 'shop', 3);
+is($node->safe_psql('postgres',
+		'SELECT logins, p99_under_us IS NOT NULL FROM pool_governor.admission_timing'),
+	'4|t', 'admission_timing counts the 3 shop logins and this query\'s own');
+$three->finish;
+
 $node->stop;
 done_testing();

@@ -374,6 +374,150 @@ test_validate(void)
 	CHECK(built.role_is_group && strcmp(built.role_name, "admins") == 0);
 }
 
+/* --- randomized checks against simple references --- */
+
+static unsigned rng_state = 12345;
+
+static unsigned
+rng(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 16) & 0x7fff;
+}
+
+/* The obvious recursive matcher: exponential, but plainly right. */
+static bool
+glob_reference(const char *p, const char *t)
+{
+	if (*p == '\0')
+		return *t == '\0';
+	if (*p == '*')
+		return glob_reference(p + 1, t) || (*t && glob_reference(p, t + 1));
+	if (*t == '\0')
+		return false;
+	if (*p == '?')
+		return glob_reference(p + 1, t + 1);
+	if (*p == '\\' && p[1])
+		return p[1] == *t && glob_reference(p + 2, t + 1);
+	return *p == *t && glob_reference(p + 1, t + 1);
+}
+
+static void
+test_glob_random(void)
+{
+	static const char alphabet[] = "ab*?\\";
+	int			mismatches = 0;
+	int			i;
+
+	for (i = 0; i < 200000; i++)
+	{
+		char		pat[12];
+		char		txt[12];
+		int			plen = rng() % 10;
+		int			tlen = rng() % 10;
+		int			k;
+
+		for (k = 0; k < plen; k++)
+			pat[k] = alphabet[rng() % 5];
+		pat[plen] = '\0';
+		for (k = 0; k < tlen; k++)
+			txt[k] = "ab*?"[rng() % 4];
+		txt[tlen] = '\0';
+		if (!pgov_glob_valid(pat))
+			continue;
+		if (pgov_glob_match(pat, txt) != glob_reference(pat, txt))
+		{
+			if (mismatches++ < 5)
+				fprintf(stderr, "glob mismatch: pattern \"%s\" text \"%s\"\n", pat, txt);
+		}
+	}
+	CHECK(mismatches == 0);
+}
+
+static void
+test_cidr_random(void)
+{
+	int			wrong = 0;
+	int			i;
+
+	for (i = 0; i < 50000; i++)
+	{
+		PgovCidr	a,
+					net;
+		int			v6 = rng() % 2;
+		int			len = v6 ? 16 : 4;
+		int			bits = rng() % (len * 8 + 1);
+		int			k,
+					b;
+		bool		expect = true;
+
+		memset(&a, 0, sizeof(a));
+		a.family = v6 ? 6 : 4;
+		a.bits = len * 8;
+		for (k = 0; k < len; k++)
+			a.addr[k] = (uint8_t) rng();
+		if (v6)
+			a.addr[0] = 0x20;	/* not v4-mapped */
+		net = a;
+		net.bits = (uint8_t) bits;
+		/* flip one random bit: inside the prefix it must no longer match */
+		b = rng() % (len * 8);
+		a.addr[b / 8] ^= (uint8_t) (0x80 >> (b % 8));
+		if (b < bits)
+			expect = false;
+		if (v6 && b < 8)
+			continue;			/* may have made it v4-mapped */
+		if (pgov_cidr_contains(&net, &a) != expect)
+			wrong++;
+	}
+	CHECK(wrong == 0);
+}
+
+/*
+ * Random logins and logouts over three tenants: the invariants the
+ * admission contract promises hold after every step.
+ */
+static void
+test_admission_random(void)
+{
+	int			capacity = 20;
+	int			max[3] = {8, PGOV_NO_CAP, 5};
+	int			res[3] = {4, 0, 5};
+	int			conn[3] = {0, 0, 0};
+	int			sum_held = 9;
+	int			violations = 0;
+	int			i;
+
+	for (i = 0; i < 200000; i++)
+	{
+		int			t = rng() % 3;
+		int			before = pgov_held(conn[t], res[t]);
+
+		if (rng() % 2)
+		{
+			PgovDecision d = pgov_decide(conn[t], max[t], res[t], sum_held, capacity);
+
+			/* below its reserve a tenant is never refused */
+			if (conn[t] < res[t] && d != PGOV_ADMIT)
+				violations++;
+			if (d == PGOV_ADMIT)
+				conn[t]++;
+		}
+		else if (conn[t] > 0)
+			conn[t]--;
+		sum_held += pgov_held(conn[t], res[t]) - before;
+
+		if (sum_held > capacity)
+			violations++;
+		if (max[t] != PGOV_NO_CAP && conn[t] > max[t])
+			violations++;
+		if (sum_held != pgov_held(conn[0], res[0]) + pgov_held(conn[1], res[1]) +
+			pgov_held(conn[2], res[2]))
+			violations++;
+	}
+	CHECK(violations == 0);
+}
+
 int
 main(void)
 {
@@ -383,5 +527,8 @@ main(void)
 	test_decide();
 	test_founding_case();
 	test_validate();
+	test_glob_random();
+	test_cidr_random();
+	test_admission_random();
 	return check_summary();
 }

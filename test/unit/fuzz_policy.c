@@ -1,0 +1,84 @@
+/*
+ * libFuzzer target for the policy code: the input is split into a glob, a
+ * text, a CIDR and a rule's fields; nothing may crash, read out of bounds or
+ * leak, and the matcher must agree with itself on a literal pattern.
+ * Build and run: make fuzz (needs clang).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static bool
+member(void *ctx, const char *group, uint32_t group_oid)
+{
+	(void) ctx;
+	return group_oid % 2 == 1 || strcmp(group, "g") == 0;
+}
+
+/* Cuts the next field (up to a NUL byte) from the input. */
+static const char *
+field(const uint8_t **data, size_t *size, char *buf, size_t bufsize)
+{
+	size_t		n = 0;
+
+	while (*size > 0 && **data != 0 && n < bufsize - 1)
+	{
+		buf[n++] = (char) **data;
+		(*data)++;
+		(*size)--;
+	}
+	if (*size > 0)
+	{
+		(*data)++;
+		(*size)--;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char		glob[80],
+				text[80],
+				cidr[80],
+				role[80],
+				db[80];
+	PgovCidr	net,
+				addr;
+	PgovRule	rule;
+	PgovProblem problem;
+	PgovLogin	login;
+	bool		have_addr;
+
+	field(&data, &size, glob, sizeof(glob));
+	field(&data, &size, text, sizeof(text));
+	field(&data, &size, cidr, sizeof(cidr));
+	field(&data, &size, role, sizeof(role));
+	field(&data, &size, db, sizeof(db));
+
+	if (pgov_glob_valid(glob))
+		(void) pgov_glob_match(glob, text);
+	/* a pattern without metacharacters matches exactly itself */
+	if (strpbrk(text, "*?\\") == NULL && strlen(text) < PGOV_NAME_LEN &&
+		!pgov_glob_match(text, text))
+		abort();
+
+	have_addr = pgov_cidr_parse(text, &addr);
+	if (pgov_cidr_parse(cidr, &net) && have_addr)
+		(void) pgov_cidr_contains(&net, &addr);
+
+	if (pgov_rule_build(&rule, 1, 1, role[0] ? role : NULL, db[0] ? db : NULL,
+						glob[0] ? glob : NULL, cidr[0] ? cidr : NULL, &problem))
+	{
+		rule.group_oid = (uint32_t) size;
+		login.role_name = text;
+		login.database_name = db;
+		login.application_name = text;
+		login.addr = have_addr ? &addr : NULL;
+		(void) pgov_classify(&rule, 1, &login, member, NULL);
+	}
+	return 0;
+}
