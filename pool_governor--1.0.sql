@@ -163,6 +163,10 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgov_admission_timing_1_0'
 LANGUAGE C VOLATILE STRICT;
 
+CREATE FUNCTION pool_governor.raw_admission_mean_us() RETURNS float8
+AS 'MODULE_PATHNAME', 'pgov_admission_mean_us_1_0'
+LANGUAGE C VOLATILE;
+
 --
 -- Views
 --
@@ -179,6 +183,7 @@ WITH b AS (
 	FROM pool_governor.raw_admission_timing()
 )
 SELECT (SELECT total FROM b LIMIT 1)::bigint AS logins,
+	   round(pool_governor.raw_admission_mean_us()::numeric, 1) AS mean_us,
 	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.50 * total AND total > 0) AS p50_under_us,
 	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.95 * total AND total > 0) AS p95_under_us,
 	   (SELECT min(under_us) FROM b WHERE cumulative >= 0.99 * total AND total > 0) AS p99_under_us,
@@ -476,6 +481,7 @@ REVOKE ALL ON FUNCTION pool_governor.raw_state() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_history() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pool_governor.raw_admission_timing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pool_governor.raw_admission_mean_us() FROM PUBLIC;
 
 -- pg_monitor reads the pool's health: the views, the configuration, and the
 -- raw functions the views call (a view's functions run as the caller).
@@ -486,4 +492,5 @@ GRANT SELECT ON pool_governor.tenant_status, pool_governor.health,
 	pool_governor.recent, pool_governor.sizing, pool_governor.admission_timing TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pool_governor.raw_tenants(), pool_governor.raw_backends(),
 	pool_governor.raw_state(), pool_governor.raw_events(),
-	pool_governor.raw_history(), pool_governor.raw_admission_timing() TO pg_monitor;
+	pool_governor.raw_history(), pool_governor.raw_admission_timing(),
+	pool_governor.raw_admission_mean_us() TO pg_monitor;

@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(pgov_history_1_0);
 PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
 PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
+PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
 
 static void
 require_loaded(void)
@@ -432,4 +433,17 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* Mean time in the hook per timed login, in microseconds (NULL: none yet). */
+Datum
+pgov_admission_mean_us_1_0(PG_FUNCTION_ARGS)
+{
+	uint64		n;
+
+	require_loaded();
+	n = pg_atomic_read_u64(&pgov->hook_logins);
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8((double) pg_atomic_read_u64(&pgov->hook_ns_total) / n / 1000.0);
 }
