@@ -314,7 +314,7 @@ worker(void *arg)
 	}
 }
 
-/* Poisson arrivals following the schedule's rate. */
+/* Poisson arrivals following the schedule's rate, stretch by stretch. */
 static void *
 dispatcher(void *arg)
 {
@@ -326,19 +326,30 @@ dispatcher(void *arg)
 	for (;;)
 	{
 		double		rate = lg_rate_at(a->cfg, 1.0, t);
+		double		seg_end = lg_segment_end(a->cfg, 1.0, t);
 		double		u;
+		double		next;
 
 		if (t >= total)
 			break;
 		if (rate <= 0)
 		{
-			t += 0.05;
+			t = seg_end;
 			continue;
 		}
+		/*
+		 * Poisson arrivals at this stretch's rate; a gap that would run past
+		 * the stretch restarts at its end with the next rate, which is exact
+		 * for a memoryless process.
+		 */
 		u = (rand_r(&seed) + 1.0) / ((double) RAND_MAX + 2.0);
-		t += -log(u) / rate;
-		if (t >= total)
-			break;
+		next = t + -log(u) / rate;
+		if (next >= seg_end)
+		{
+			t = seg_end;
+			continue;
+		}
+		t = next;
 		sleep_until(t0 + t);
 		pthread_mutex_lock(&a->qmu);
 		if (a->qtail - a->qhead == a->qcap)

@@ -345,6 +345,34 @@ lg_rate_at(const LgApp *app, double scale, double t)
 	return 0;
 }
 
+/*
+ * End of the stretch of constant rate that contains time t: the end of its
+ * phase, or for a ramp at most 50 ms on (a ramp is played as small steps).
+ * Arrivals are drawn stretch by stretch, so a long gap drawn at a low rate
+ * can never jump over a burst that starts meanwhile.
+ */
+double
+lg_segment_end(const LgApp *app, double scale, double t)
+{
+	double		start = 0;
+	int			i;
+
+	for (i = 0; i < app->nphases; i++)
+	{
+		const LgPhase *ph = &app->phases[i];
+		double		end = start + ph->seconds * scale;
+
+		if (t < end)
+		{
+			if (ph->kind == LG_RAMP && t + 0.05 < end)
+				return t + 0.05;
+			return end;
+		}
+		start = end;
+	}
+	return start;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {

@@ -80,6 +80,7 @@ extern const char *lg_usage(void);
 /* Arrival schedule: the rate at time t seconds, and the total length. */
 extern double lg_rate_at(const LgApp *app, double scale, double t);
 extern double lg_schedule_seconds(const LgApp *app, double scale);
+extern double lg_segment_end(const LgApp *app, double scale, double t);
 
 /* Nearest-rank percentile of sorted values (n > 0, 0 < p <= 100). */
 extern double lg_percentile(const double *sorted, size_t n, double p);

@@ -87,6 +87,15 @@ test_schedule(void)
 	CHECK(lg_rate_at(&app, 1.0, 26) == 80);	/* burst */
 	CHECK(lg_rate_at(&app, 1.0, 31) == 0);	/* after the end */
 	CHECK(lg_rate_at(&app, 0.5, 6) == 0 + 20 * (1.0 / 5));	/* scaled ramp */
+
+	/* stretches of constant rate: a steady phase ends where it ends, a
+	 * ramp is cut in 50 ms steps, past the end there is nothing */
+	CHECK(fabs(lg_segment_end(&app, 1.0, 3) - 10) < 1e-9);
+	CHECK(fabs(lg_segment_end(&app, 1.0, 12) - 12.05) < 1e-9);
+	CHECK(fabs(lg_segment_end(&app, 1.0, 19.99) - 20) < 1e-9);
+	CHECK(fabs(lg_segment_end(&app, 1.0, 21) - 25) < 1e-9);
+	CHECK(fabs(lg_segment_end(&app, 1.0, 26) - 30) < 1e-9);
+	CHECK(fabs(lg_segment_end(&app, 1.0, 31) - 30) < 1e-9);
 }
 
 static void
