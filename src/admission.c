@@ -234,15 +234,22 @@ seat_take(PgovTenant *t, int tenant, int64 rule_id, TimestampTz now)
 	t->admitted++;
 }
 
+/* "cap 40" or "no cap", for messages (a static buffer: one at a time). */
+static const char *
+cap_text(int max_connections)
+{
+	static char buf[32];
+
+	if (max_connections == PGOV_NO_CAP)
+		return "no cap";
+	snprintf(buf, sizeof(buf), "cap %d", max_connections);
+	return buf;
+}
+
 static void
 refuse(const PgovRefusal *r)
 {
-	char		cap[32];
-
-	if (r->max_connections == PGOV_NO_CAP)
-		strlcpy(cap, "no cap", sizeof(cap));
-	else
-		snprintf(cap, sizeof(cap), "a cap of %d", r->max_connections);
+	const char *cap = cap_text(r->max_connections);
 
 	if (r->decision == PGOV_REFUSE_CAP)
 		ereport(FATAL,
@@ -461,8 +468,8 @@ admit(const PgovWho *who, TimestampTz entered, instr_time start)
 			if (!ever_queued)
 				timing_done(start);
 			pgov_event_add(event, refusal.tenant, who,
-						   "%d connected, cap %d, %d reserved, %d of %d seats held%s",
-						   refusal.connected, refusal.max_connections,
+						   "%d connected, %s, %d reserved, %d of %d seats held%s",
+						   refusal.connected, cap_text(refusal.max_connections),
 						   refusal.reserved, refusal.sum_held, refusal.capacity,
 						   queued ? ", wait timed out" : "");
 			refuse(&refusal);
