@@ -322,27 +322,36 @@ lg_schedule_seconds(const LgApp *app, double scale)
 	return total;
 }
 
-double
-lg_rate_at(const LgApp *app, double scale, double t)
+/* The phase playing at time t, with its start and end; NULL past the end,
+ * where *end is the schedule's length. */
+static const LgPhase *
+phase_at(const LgApp *app, double scale, double t, double *start, double *end)
 {
 	int			i;
 
+	*start = *end = 0;
 	for (i = 0; i < app->nphases; i++)
 	{
-		const LgPhase *ph = &app->phases[i];
-		double		len = ph->seconds * scale;
-
-		if (t < len)
-		{
-			if (ph->kind == LG_IDLE)
-				return 0;
-			if (ph->kind == LG_RAMP)
-				return ph->rate + (ph->rate_end - ph->rate) * (t / len);
-			return ph->rate;
-		}
-		t -= len;
+		*start = *end;
+		*end += app->phases[i].seconds * scale;
+		if (t < *end)
+			return &app->phases[i];
 	}
-	return 0;
+	return NULL;
+}
+
+double
+lg_rate_at(const LgApp *app, double scale, double t)
+{
+	double		start,
+				end;
+	const LgPhase *ph = phase_at(app, scale, t, &start, &end);
+
+	if (ph == NULL || ph->kind == LG_IDLE)
+		return 0;
+	if (ph->kind == LG_RAMP)
+		return ph->rate + (ph->rate_end - ph->rate) * ((t - start) / (end - start));
+	return ph->rate;
 }
 
 /*
@@ -354,23 +363,13 @@ lg_rate_at(const LgApp *app, double scale, double t)
 double
 lg_segment_end(const LgApp *app, double scale, double t)
 {
-	double		start = 0;
-	int			i;
+	double		start,
+				end;
+	const LgPhase *ph = phase_at(app, scale, t, &start, &end);
 
-	for (i = 0; i < app->nphases; i++)
-	{
-		const LgPhase *ph = &app->phases[i];
-		double		end = start + ph->seconds * scale;
-
-		if (t < end)
-		{
-			if (ph->kind == LG_RAMP && t + 0.05 < end)
-				return t + 0.05;
-			return end;
-		}
-		start = end;
-	}
-	return start;
+	if (ph != NULL && ph->kind == LG_RAMP && t + 0.05 < end)
+		return t + 0.05;
+	return end;
 }
 
 static int

@@ -154,7 +154,7 @@ pgov_exit_callback(int code, Datum arg)
 {
 	bool		released;
 	bool		was_waiting;
-	PgovWho		who;
+	PgovWho		who = {0};
 	char		tenant[NAMEDATALEN] = "";
 
 	if (my_slot < 0 || pgov == NULL)
@@ -162,9 +162,12 @@ pgov_exit_callback(int code, Datum arg)
 	ConditionVariableCancelSleep();
 
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	who = pgov_slots[my_slot].who;
-	if (pgov_slots[my_slot].tenant >= 0)
+	if (pgov_slots[my_slot].state == PGOV_SLOT_WAITING)
+	{
+		/* only an abandoned wait is logged: copy what the event needs */
+		who = pgov_slots[my_slot].who;
 		strlcpy(tenant, pgov_tenants[pgov_slots[my_slot].tenant].name, NAMEDATALEN);
+	}
 	released = pgov_slot_release(my_slot, MyProcPid, &was_waiting);
 	LWLockRelease(pgov->lock);
 	my_slot = -1;
@@ -228,9 +231,9 @@ seat_take(PgovTenant *t, int tenant, int64 rule_id, TimestampTz now)
 {
 	PgovSlot   *s = &pgov_slots[my_slot];
 
-	pgov_slot_fill(s, PGOV_SLOT_GOVERNED, tenant, rule_id, &s->who);
+	pgov_slot_fill(s, PGOV_SLOT_GOVERNED, tenant, rule_id);
 	s->admitted_at = now;
-	pgov_tenant_count(t, 1);
+	pgov_tenant_count(t, 1, now);
 	t->admitted++;
 }
 
@@ -354,8 +357,7 @@ admit(const PgovWho *who, TimestampTz entered, instr_time start)
 		if (tenant < 0)
 		{
 			/* no configuration yet: admit, classify when one is loaded */
-			pgov_slot_fill(&pgov_slots[my_slot], PGOV_SLOT_GOVERNED, tenant, 0,
-						   who);
+			pgov_slot_fill(&pgov_slots[my_slot], PGOV_SLOT_GOVERNED, tenant, 0);
 			pgov_slots[my_slot].admitted_at = now;
 			pgov->unclassified++;
 			LWLockRelease(pgov->lock);
@@ -426,7 +428,7 @@ admit(const PgovWho *who, TimestampTz entered, instr_time start)
 			{
 				PgovSlot   *s = &pgov_slots[my_slot];
 
-				pgov_slot_fill(s, PGOV_SLOT_WAITING, tenant, rule_id, who);
+				pgov_slot_fill(s, PGOV_SLOT_WAITING, tenant, rule_id);
 				pgov_waiter_enqueue(t, my_slot);
 				queued = ever_queued = true;
 			}
@@ -534,7 +536,7 @@ pgov_client_authentication(Port *port, int status)
 		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
 		stale = claim_slot(&who, entered);
 		pgov_slot_fill(&pgov_slots[my_slot], PGOV_SLOT_EXEMPT,
-					   PGOV_TENANT_EXEMPT, 0, &who);
+					   PGOV_TENANT_EXEMPT, 0);
 		pgov_slots[my_slot].admitted_at = entered;
 		pgov->exempt_connected++;
 		LWLockRelease(pgov->lock);

@@ -346,7 +346,7 @@ classify_early_logins(void)
 			s->tenant = tenant;
 			s->rule_id = rule_id;
 			pgov->unclassified--;
-			pgov_tenant_count(&pgov_tenants[tenant], 1);
+			pgov_tenant_count(&pgov_tenants[tenant], 1, GetCurrentTimestamp());
 			pgov_tenants[tenant].admitted++;
 		}
 		LWLockRelease(pgov->lock);

@@ -145,9 +145,12 @@ pgov_capacity(void)
 	return Max(MaxConnections - ReservedBackends, 0);
 }
 
-/* Moves a tenant's connected count; caller holds lock EXCLUSIVE. */
+/*
+ * Moves a tenant's connected count; caller holds lock EXCLUSIVE.  now (the
+ * caller's clock, read before the lock) stamps a new peak.
+ */
 void
-pgov_tenant_count(PgovTenant *t, int delta)
+pgov_tenant_count(PgovTenant *t, int delta, TimestampTz now)
 {
 	int			before = pgov_held(t->connected, t->reserved_connections);
 
@@ -156,21 +159,19 @@ pgov_tenant_count(PgovTenant *t, int delta)
 	if (t->connected > t->peak_connected)
 	{
 		t->peak_connected = t->connected;
-		t->peak_at = GetCurrentTimestamp();
+		t->peak_at = now;
 	}
 }
 
-/* Caller holds lock EXCLUSIVE. */
+/* Sets what a claimed slot holds (its who is set when claimed).  Caller
+ * holds lock EXCLUSIVE. */
 void
-pgov_slot_fill(PgovSlot *slot, PgovSlotState state, int tenant,
-			   int64 rule_id, const PgovWho *who)
+pgov_slot_fill(PgovSlot *slot, PgovSlotState state, int tenant, int64 rule_id)
 {
 	slot->state = state;
 	slot->tenant = tenant;
 	slot->rule_id = rule_id;
 	slot->wait_prev = slot->wait_next = -1;
-	if (who != &slot->who)
-		slot->who = *who;
 }
 
 void
@@ -234,7 +235,7 @@ pgov_slot_release(int slotno, int pid, bool *was_waiting)
 	{
 		case PGOV_SLOT_GOVERNED:
 			if (t)
-				pgov_tenant_count(t, -1);
+				pgov_tenant_count(t, -1, 0);
 			else if (s->tenant == PGOV_TENANT_UNCLASSIFIED)
 				pgov->unclassified--;
 			break;

@@ -203,9 +203,9 @@ typedef struct PgovConfig
 extern void pgov_shmem_request(void);
 extern void pgov_shmem_startup(void);
 extern int	pgov_capacity(void);
-extern void pgov_tenant_count(PgovTenant *t, int delta);
+extern void pgov_tenant_count(PgovTenant *t, int delta, TimestampTz now);
 extern void pgov_slot_fill(PgovSlot *slot, PgovSlotState state, int tenant,
-						   int64 rule_id, const PgovWho *who);
+						   int64 rule_id);
 extern bool pgov_slot_release(int slotno, int pid, bool *was_waiting);
 extern void pgov_waiter_enqueue(PgovTenant *t, int slotno);
 extern void pgov_waiter_dequeue(PgovTenant *t, int slotno);

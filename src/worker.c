@@ -58,7 +58,6 @@ typedef struct SlotCopy
 {
 	int			pid;
 	int			tenant;
-	PgovSlotState state;
 } SlotCopy;
 
 static long
@@ -229,7 +228,6 @@ sample(TimestampTz now)
 		{
 			slots[nslots].pid = s->pid;
 			slots[nslots].tenant = s->tenant;
-			slots[nslots].state = s->state;
 			nslots++;
 		}
 	}
