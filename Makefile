@@ -8,11 +8,13 @@ OBJS = \
 	src/admission.o \
 	src/config.o \
 	src/policy.o \
+	src/seats.o \
+	src/snapshot.o \
 	src/state.o \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor
-DATA = pool_governor--1.0.sql
+DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing
@@ -23,6 +25,7 @@ TAP_TESTS = 1
 PG_CFLAGS = -Wall -Werror
 PG_CPPFLAGS = -I$(srcdir)/src
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
+	test/unit/test_seats test/unit/test_seats_asan \
 	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy
 
 PG_CONFIG ?= pg_config
@@ -36,12 +39,19 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 # Policy unit tests: the policy code alone, with no server, plain and under
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
+UNIT_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit
+UNIT_ASAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_SRC = test/unit/test_policy.c src/policy.c
 test/unit/test_policy: $(UNIT_SRC) src/policy.h test/unit/check.h
-	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit -o $@ $(UNIT_SRC)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC)
 test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h test/unit/check.h
-	$(CC) -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit \
-		-fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(UNIT_SRC)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(UNIT_SRC)
+# The seat state machine against its reference model.
+SEATS_SRC = test/unit/test_seats.c src/seats.c src/policy.c
+test/unit/test_seats: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $(SEATS_SRC)
+test/unit/test_seats_asan: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SEATS_SRC)
 
 # A test helper that opens many connections at once and holds them.
 test/connburst: test/connburst.c
@@ -64,9 +74,12 @@ all: bench/loadgen
 
 # Every test that needs no server.
 .PHONY: unit
-unit: test/unit/test_policy test/unit/test_policy_asan bench/test_loadgen bench/loadgen
+unit: test/unit/test_policy test/unit/test_policy_asan test/unit/test_seats \
+		test/unit/test_seats_asan bench/test_loadgen bench/loadgen
 	./test/unit/test_policy
 	./test/unit/test_policy_asan
+	./test/unit/test_seats
+	./test/unit/test_seats_asan
 	./bench/test_loadgen
 	./bench/test_loadgen_args.sh
 

@@ -27,6 +27,9 @@
  * (any one character) and '\' which makes the next character literal.  The
  * only malformed glob is one that ends in a lone '\', or one too long to
  * have come from a client (application_name is cut at NAMEDATALEN - 1).
+ * Non-ASCII bytes are refused apart (pgov_glob_ascii): PostgreSQL turns
+ * every non-ASCII byte of a client's application_name into '?', so such a
+ * pattern could never match what it says.
  */
 bool
 pgov_glob_valid(const char *pattern)
@@ -313,7 +316,16 @@ pgov_rule_build(PgovRule *out, int64_t id, int priority,
 	}
 	if (application_name)
 	{
+		const unsigned char *c;
+
 		out->has_application = true;
+		for (c = (const unsigned char *) application_name; *c; c++)
+			if (*c >= 0x80)
+			{
+				problem(p, PGOV_NON_ASCII_GLOB, NULL, id, "application_name", 0, 0);
+				copy_text(p->text, sizeof(p->text), application_name);
+				return false;
+			}
 		if (!pgov_glob_valid(application_name))
 		{
 			problem(p, PGOV_BAD_GLOB, NULL, id, "application_name", 0, 0);
@@ -341,21 +353,27 @@ pgov_held(int connected, int reserved)
 	return connected > reserved ? connected : reserved;
 }
 
+/*
+ * The admission rule, plus first come, first served: a seat that is free
+ * goes to the tenant's oldest waiter, so a login with waiters ahead of it is
+ * told so rather than that the tenant is full.  A tenant at its cap or with
+ * no seat for it gets that reason whatever the queue.
+ */
 PgovDecision
 pgov_decide(int connected, int max_connections, int reserved, int sum_held,
-			int capacity)
+			int capacity, int waiters_ahead)
 {
 	if (max_connections != PGOV_NO_CAP && connected >= max_connections)
 		return PGOV_REFUSE_CAP;
-	if (connected < reserved)
-		return PGOV_ADMIT;
-	if (sum_held < capacity)
-		return PGOV_ADMIT;
-	return PGOV_REFUSE_CAPACITY;
+	if (connected >= reserved && sum_held >= capacity)
+		return PGOV_REFUSE_CAPACITY;
+	if (waiters_ahead > 0)
+		return PGOV_REFUSE_QUEUE;
+	return PGOV_ADMIT;
 }
 
 bool
-pgov_validate_tenant(const PgovTenantDef *t, PgovProblem *p)
+pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p)
 {
 	size_t		len = strlen(t->name);
 
@@ -377,6 +395,9 @@ pgov_validate_tenant(const PgovTenantDef *t, PgovProblem *p)
 	if (t->wait_timeout_ms < 0)
 		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "wait_timeout",
 					   t->wait_timeout_ms, 0);
+	if (t->wait_timeout_ms > max_wait_ms)
+		return problem(p, PGOV_WAIT_TOO_LONG, t->name, 0, "wait_timeout",
+					   t->wait_timeout_ms, max_wait_ms);
 	if (t->max_connections != PGOV_NO_CAP &&
 		t->reserved_connections > t->max_connections)
 		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,
@@ -404,26 +425,26 @@ bool
 pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 					 const char *const *rule_tenants,
 					 const PgovRule *rules, int nrules,
-					 int capacity, int max_tenants, int max_rules,
-					 PgovProblem *p)
+					 const PgovLimits *limits, PgovProblem *p)
 {
 	int64_t		reserved_sum = 0;
 	int			i;
 
-	if (ntenants > max_tenants)
-		return problem(p, PGOV_TOO_MANY_TENANTS, NULL, 0, NULL, ntenants,
-					   max_tenants);
-	if (nrules > max_rules)
-		return problem(p, PGOV_TOO_MANY_RULES, NULL, 0, NULL, nrules, max_rules);
+	if (ntenants + limits->extra_tenants > limits->max_tenants)
+		return problem(p, PGOV_TOO_MANY_TENANTS, NULL, 0, NULL,
+					   ntenants + limits->extra_tenants, limits->max_tenants);
+	if (nrules > limits->max_rules)
+		return problem(p, PGOV_TOO_MANY_RULES, NULL, 0, NULL, nrules,
+					   limits->max_rules);
 	for (i = 0; i < ntenants; i++)
 	{
-		if (!pgov_validate_tenant(&tenants[i], p))
+		if (!pgov_validate_tenant(&tenants[i], limits->max_wait_ms, p))
 			return false;
 		reserved_sum += tenants[i].reserved_connections;
 	}
-	if (reserved_sum > capacity)
+	if (reserved_sum > limits->capacity)
 		return problem(p, PGOV_RESERVED_ABOVE_CAPACITY, NULL, 0,
-					   "reserved_connections", reserved_sum, capacity);
+					   "reserved_connections", reserved_sum, limits->capacity);
 	for (i = 0; i < nrules; i++)
 	{
 		if (pgov_find_tenant(tenants, ntenants, rule_tenants[i]) < 0)
@@ -432,4 +453,28 @@ pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 	}
 	memset(p, 0, sizeof(*p));
 	return true;
+}
+
+/*
+ * The rule for reserves that no longer fit (the capacity was lowered under a
+ * configuration already in force, e.g. by a restart with a smaller
+ * max_connections): caps stay, and every reserve is scaled by
+ * capacity / sum(reserves), rounded down, so that what is reserved fits.
+ * Returns the sum of the reserves before scaling; nothing changes when they
+ * fit.
+ */
+int
+pgov_scale_reserves(PgovTenantDef *tenants, int ntenants, int capacity)
+{
+	int64_t		sum = 0;
+	int			i;
+
+	for (i = 0; i < ntenants; i++)
+		sum += tenants[i].reserved_connections;
+	if (sum <= capacity)
+		return (int) sum;
+	for (i = 0; i < ntenants; i++)
+		tenants[i].reserved_connections = (int)
+			((int64_t) tenants[i].reserved_connections * (capacity > 0 ? capacity : 0) / sum);
+	return (int) sum;
 }

@@ -80,7 +80,10 @@ typedef enum PgovDecision
 {
 	PGOV_ADMIT,
 	PGOV_REFUSE_CAP,			/* the tenant is at its own cap */
-	PGOV_REFUSE_CAPACITY		/* no shared seat is left for it */
+	PGOV_REFUSE_CAPACITY,		/* no shared seat is left for it */
+	PGOV_REFUSE_QUEUE			/* a seat is free, but earlier logins of the
+								 * tenant are waiting for it (first come,
+								 * first served) */
 } PgovDecision;
 
 /* What is wrong with a configuration; PGOV_OK when nothing is. */
@@ -97,7 +100,11 @@ typedef enum PgovProblemCode
 	PGOV_BAD_ROLE,
 	PGOV_BAD_DATABASE,
 	PGOV_BAD_GLOB,
-	PGOV_BAD_CIDR
+	PGOV_BAD_CIDR,
+	PGOV_WAIT_TOO_LONG,
+	PGOV_NON_ASCII_GLOB,
+	PGOV_MISSING_VALUE,
+	PGOV_BAD_COLUMN
 } PgovProblemCode;
 
 typedef struct PgovProblem
@@ -130,15 +137,31 @@ extern bool pgov_rule_build(PgovRule *out, int64_t id, int priority,
 /* --- admission arithmetic --- */
 extern int	pgov_held(int connected, int reserved);
 extern PgovDecision pgov_decide(int connected, int max_connections,
-								int reserved, int sum_held, int capacity);
+								int reserved, int sum_held, int capacity,
+								int waiters_ahead);
 
 /* --- validation --- */
-extern bool pgov_validate_tenant(const PgovTenantDef *t, PgovProblem *p);
+extern bool pgov_validate_tenant(const PgovTenantDef *t,
+								 int64_t max_wait_ms, PgovProblem *p);
+
+/* What a configuration is checked against. */
+typedef struct PgovLimits
+{
+	int			capacity;		/* governed seats */
+	int			max_tenants;	/* tenant entries in shared memory */
+	int			extra_tenants;	/* entries needed besides the table's: the
+								 * implicit default tenant, removed ones
+								 * still draining */
+	int			max_rules;
+	int64_t		max_wait_ms;	/* a wait ends before authentication_timeout */
+} PgovLimits;
+
 extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 								 const char *const *rule_tenants,
 								 const PgovRule *rules, int nrules,
-								 int capacity, int max_tenants, int max_rules,
-								 PgovProblem *p);
+								 const PgovLimits *limits, PgovProblem *p);
+extern int	pgov_scale_reserves(PgovTenantDef *tenants, int ntenants,
+								int capacity);
 extern int	pgov_find_tenant(const PgovTenantDef *tenants, int ntenants,
 							 const char *name);
 

@@ -66,6 +66,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		!pgov_glob_match(text, text))
 		abort();
 
+	/* the admission arithmetic never admits past a cap, below nothing, or
+	 * ahead of waiters */
+	if (size >= 6)
+	{
+		int			connected = data[0] % 50;
+		int			max = data[1] % 51 - 1;	/* -1 = no cap */
+		int			reserved = data[2] % 50;
+		int			sum_held = data[3] % 100;
+		int			capacity = data[4] % 100;
+		int			ahead = data[5] % 3;
+		PgovDecision d = pgov_decide(connected, max, reserved, sum_held,
+									 capacity, ahead);
+
+		if (d == PGOV_ADMIT &&
+			((max != PGOV_NO_CAP && connected >= max) || ahead > 0 ||
+			 (connected >= reserved && sum_held >= capacity)))
+			abort();
+		if (d == PGOV_REFUSE_QUEUE && ahead == 0)
+			abort();
+	}
+
 	have_addr = pgov_cidr_parse(text, &addr);
 	if (pgov_cidr_parse(cidr, &net) && have_addr)
 		(void) pgov_cidr_contains(&net, &addr);

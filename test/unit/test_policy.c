@@ -218,27 +218,34 @@ static void
 test_decide(void)
 {
 	/* capacity 97, the founding case */
-	CHECK(pgov_decide(39, 40, 20, 50, 97) == PGOV_ADMIT);
-	CHECK(pgov_decide(40, 40, 20, 50, 97) == PGOV_REFUSE_CAP);
+	CHECK(pgov_decide(39, 40, 20, 50, 97, 0) == PGOV_ADMIT);
+	CHECK(pgov_decide(40, 40, 20, 50, 97, 0) == PGOV_REFUSE_CAP);
 	/* below the reserve: admitted even with capacity exhausted */
-	CHECK(pgov_decide(5, 40, 20, 97, 97) == PGOV_ADMIT);
-	CHECK(pgov_decide(19, 40, 20, 97, 97) == PGOV_ADMIT);
+	CHECK(pgov_decide(5, 40, 20, 97, 97, 0) == PGOV_ADMIT);
+	CHECK(pgov_decide(19, 40, 20, 97, 97, 0) == PGOV_ADMIT);
 	/* at the reserve: needs a shared seat */
-	CHECK(pgov_decide(20, 40, 20, 97, 97) == PGOV_REFUSE_CAPACITY);
-	CHECK(pgov_decide(20, 40, 20, 96, 97) == PGOV_ADMIT);
+	CHECK(pgov_decide(20, 40, 20, 97, 97, 0) == PGOV_REFUSE_CAPACITY);
+	CHECK(pgov_decide(20, 40, 20, 96, 97, 0) == PGOV_ADMIT);
 	/* no cap */
-	CHECK(pgov_decide(1000, PGOV_NO_CAP, 0, 96, 97) == PGOV_ADMIT);
-	CHECK(pgov_decide(1000, PGOV_NO_CAP, 0, 97, 97) == PGOV_REFUSE_CAPACITY);
+	CHECK(pgov_decide(1000, PGOV_NO_CAP, 0, 96, 97, 0) == PGOV_ADMIT);
+	CHECK(pgov_decide(1000, PGOV_NO_CAP, 0, 97, 97, 0) == PGOV_REFUSE_CAPACITY);
 	/* cap 0: nobody, whatever is free */
-	CHECK(pgov_decide(0, 0, 0, 0, 97) == PGOV_REFUSE_CAP);
+	CHECK(pgov_decide(0, 0, 0, 0, 97, 0) == PGOV_REFUSE_CAP);
 	/* reserved = cap: always admitted up to the cap, never beyond */
-	CHECK(pgov_decide(9, 10, 10, 97, 97) == PGOV_ADMIT);
-	CHECK(pgov_decide(10, 10, 10, 50, 97) == PGOV_REFUSE_CAP);
+	CHECK(pgov_decide(9, 10, 10, 97, 97, 0) == PGOV_ADMIT);
+	CHECK(pgov_decide(10, 10, 10, 50, 97, 0) == PGOV_REFUSE_CAP);
 	/* capacity exhausted by reserved seats alone */
-	CHECK(pgov_decide(0, PGOV_NO_CAP, 0, 97, 97) == PGOV_REFUSE_CAPACITY);
-	CHECK(pgov_decide(0, 50, 50, 97, 97) == PGOV_ADMIT);
+	CHECK(pgov_decide(0, PGOV_NO_CAP, 0, 97, 97, 0) == PGOV_REFUSE_CAPACITY);
+	CHECK(pgov_decide(0, 50, 50, 97, 97, 0) == PGOV_ADMIT);
 	/* capacity 0 */
-	CHECK(pgov_decide(0, PGOV_NO_CAP, 0, 0, 0) == PGOV_REFUSE_CAPACITY);
+	CHECK(pgov_decide(0, PGOV_NO_CAP, 0, 0, 0, 0) == PGOV_REFUSE_CAPACITY);
+
+	/* first come, first served: a free seat goes to the waiters ahead */
+	CHECK(pgov_decide(3, 40, 20, 50, 97, 2) == PGOV_REFUSE_QUEUE);
+	CHECK(pgov_decide(3, PGOV_NO_CAP, 0, 50, 97, 1) == PGOV_REFUSE_QUEUE);
+	/* but a tenant at its cap, or with no seat, is told that */
+	CHECK(pgov_decide(40, 40, 20, 50, 97, 3) == PGOV_REFUSE_CAP);
+	CHECK(pgov_decide(20, 40, 20, 97, 97, 3) == PGOV_REFUSE_CAPACITY);
 
 	CHECK(pgov_held(3, 10) == 10);
 	CHECK(pgov_held(12, 10) == 12);
@@ -261,7 +268,7 @@ test_founding_case(void)
 
 	/* shop asks for 45 */
 	for (i = 0; i < 45; i++)
-		if (pgov_decide(conn[0], max[0], res[0], sum_held, 97) == PGOV_ADMIT)
+		if (pgov_decide(conn[0], max[0], res[0], sum_held, 97, 0) == PGOV_ADMIT)
 		{
 			int			before = pgov_held(conn[0], res[0]);
 
@@ -272,7 +279,7 @@ test_founding_case(void)
 	CHECK(admitted[0] == 40);
 	/* reporting asks for 100 */
 	for (i = 0; i < 100; i++)
-		if (pgov_decide(conn[2], max[2], res[2], sum_held, 97) == PGOV_ADMIT)
+		if (pgov_decide(conn[2], max[2], res[2], sum_held, 97, 0) == PGOV_ADMIT)
 		{
 			conn[2]++;
 			sum_held++;
@@ -281,7 +288,7 @@ test_founding_case(void)
 	CHECK(admitted[2] == 97 - 40 - 10);
 	/* inventory still gets its 10 reserved seats, and no more */
 	for (i = 0; i < 15; i++)
-		if (pgov_decide(conn[1], max[1], res[1], sum_held, 97) == PGOV_ADMIT)
+		if (pgov_decide(conn[1], max[1], res[1], sum_held, 97, 0) == PGOV_ADMIT)
 		{
 			int			before = pgov_held(conn[1], res[1]);
 
@@ -291,6 +298,19 @@ test_founding_case(void)
 		}
 	CHECK(admitted[1] == 10);
 	CHECK(sum_held == 97);
+}
+
+static const PgovLimits *
+limits(int capacity, int max_tenants, int max_rules)
+{
+	static PgovLimits l;
+
+	l.capacity = capacity;
+	l.max_tenants = max_tenants;
+	l.extra_tenants = 0;
+	l.max_rules = max_rules;
+	l.max_wait_ms = 120000;
+	return &l;
 }
 
 static void
@@ -314,51 +334,90 @@ test_validate(void)
 	r[0] = rule(1, 100, -1, "shop", NULL, NULL, NULL);
 	rt[0] = "shop";
 
-	CHECK(pgov_validate_config(t, 3, rt, r, 1, 97, 64, 256, &p));
+	CHECK(pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
 	CHECK(p.code == PGOV_OK);
 
 	/* reserved seats summing above capacity */
-	CHECK(!pgov_validate_config(t, 3, rt, r, 1, 29, 64, 256, &p));
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(29, 64, 256), &p));
 	CHECK(p.code == PGOV_RESERVED_ABOVE_CAPACITY && p.value == 30 && p.limit == 29);
-	CHECK(pgov_validate_config(t, 3, rt, r, 1, 30, 64, 256, &p));
+	CHECK(pgov_validate_config(t, 3, rt, r, 1, limits(30, 64, 256), &p));
 
 	/* unknown tenant */
 	rt[0] = "nobody";
-	CHECK(!pgov_validate_config(t, 3, rt, r, 1, 97, 64, 256, &p));
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
 	CHECK(p.code == PGOV_UNKNOWN_TENANT && strcmp(p.tenant, "nobody") == 0 &&
 		  p.rule_id == 1);
 	rt[0] = "shop";
 
 	/* limits of the shared memory */
-	CHECK(!pgov_validate_config(t, 3, rt, r, 1, 97, 2, 256, &p));
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 2, 256), &p));
 	CHECK(p.code == PGOV_TOO_MANY_TENANTS);
-	CHECK(!pgov_validate_config(t, 3, rt, r, 1, 97, 64, 0, &p));
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 0), &p));
 	CHECK(p.code == PGOV_TOO_MANY_RULES);
+
+	/* the implicit default tenant counts against max_tenants too */
+	{
+		PgovLimits	l = *limits(97, 3, 256);
+
+		CHECK(pgov_validate_config(t, 3, rt, r, 1, &l, &p));
+		l.extra_tenants = 1;
+		CHECK(!pgov_validate_config(t, 3, rt, r, 1, &l, &p));
+		CHECK(p.code == PGOV_TOO_MANY_TENANTS && p.value == 4 && p.limit == 3);
+	}
+
+	/* a wait longer than authentication_timeout, however written */
+	t[1].wait_timeout_ms = 120001;
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
+	CHECK(p.code == PGOV_WAIT_TOO_LONG && p.limit == 120000);
+	t[1].wait_timeout_ms = INT64_MAX;
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
+	t[1].wait_timeout_ms = 120000;
+	CHECK(pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
+	t[1].wait_timeout_ms = 0;
+
+	/* reserves that no longer fit are scaled down, caps untouched */
+	{
+		PgovTenantDef s2[3];
+
+		memcpy(s2, t, sizeof(s2));
+		CHECK(pgov_scale_reserves(s2, 3, 97) == 30);
+		CHECK(s2[0].reserved_connections == 20 && s2[1].reserved_connections == 10);
+		CHECK(pgov_scale_reserves(s2, 3, 15) == 30);
+		CHECK(s2[0].reserved_connections == 10 && s2[1].reserved_connections == 5);
+		CHECK(s2[0].max_connections == 40 && s2[1].max_connections == 30);
+		CHECK(pgov_scale_reserves(s2, 3, 0) == 15);
+		CHECK(s2[0].reserved_connections == 0 && s2[1].reserved_connections == 0);
+	}
 
 	/* reserved above cap, negative numbers */
 	t[0].reserved_connections = 41;
-	CHECK(!pgov_validate_config(t, 3, rt, r, 1, 97, 64, 256, &p));
+	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
 	CHECK(p.code == PGOV_RESERVED_ABOVE_CAP && strcmp(p.tenant, "shop") == 0);
 	t[0].reserved_connections = 40;
-	CHECK(pgov_validate_tenant(&t[0], &p));
+	CHECK(pgov_validate_tenant(&t[0], 120000, &p));
 	t[0].reserved_connections = -1;
-	CHECK(!pgov_validate_tenant(&t[0], &p));
+	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
 	CHECK(p.code == PGOV_NEGATIVE_VALUE && strcmp(p.field, "reserved_connections") == 0);
 	t[0].reserved_connections = 0;
 	t[0].max_waiting = -5;
-	CHECK(!pgov_validate_tenant(&t[0], &p));
+	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
 	CHECK(p.code == PGOV_NEGATIVE_VALUE && p.value == -5);
 	t[0].max_waiting = 0;
 	t[0].wait_timeout_ms = -1;
-	CHECK(!pgov_validate_tenant(&t[0], &p));
+	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
 	t[0].wait_timeout_ms = 0;
 	t[0].max_connections = -3;
-	CHECK(!pgov_validate_tenant(&t[0], &p));
+	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
 	t[0].max_connections = 0;	/* cap 0 is valid: a tenant kept out */
-	CHECK(pgov_validate_tenant(&t[0], &p));
+	CHECK(pgov_validate_tenant(&t[0], 120000, &p));
 	t[0].name[0] = '\0';
-	CHECK(!pgov_validate_tenant(&t[0], &p));
+	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
 	CHECK(p.code == PGOV_BAD_TENANT_NAME);
+
+	/* a pattern with non-ASCII bytes could never match what a client sends */
+	CHECK(!pgov_rule_build(&built, 8, 1, NULL, NULL, "caf\xc3\xa9*", NULL, &p));
+	CHECK(p.code == PGOV_NON_ASCII_GLOB && p.rule_id == 8);
+	CHECK(pgov_rule_build(&built, 8, 1, NULL, NULL, "caf??*", NULL, &p));
 
 	/* rule fields */
 	CHECK(!pgov_rule_build(&built, 7, 1, "+", NULL, NULL, NULL, &p));
@@ -495,7 +554,7 @@ test_admission_random(void)
 
 		if (rng() % 2)
 		{
-			PgovDecision d = pgov_decide(conn[t], max[t], res[t], sum_held, capacity);
+			PgovDecision d = pgov_decide(conn[t], max[t], res[t], sum_held, capacity, 0);
 
 			/* below its reserve a tenant is never refused */
 			if (conn[t] < res[t] && d != PGOV_ADMIT)

@@ -1,0 +1,614 @@
+/*-------------------------------------------------------------------------
+ *
+ * seats.c
+ *		The seat state machine (see seats.h for the transitions).
+ *
+ * Every function keeps three things equal at all times, which the unit
+ * tests check against a reference model after every step:
+ *		tenant.connected = the GOVERNED slots in that tenant;
+ *		tenant.waiting   = the WAITING slots queued in it = its queue length;
+ *		totals           = the sums of the above (sum_held included).
+ * Nothing allocates or fails: state.c calls these holding pgov->lock, and
+ * the exit callback that gives a seat back runs during FATAL handling.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "seats.h"
+
+#include <string.h>
+
+static int
+held(const PgovTenant *t)
+{
+	return pgov_held(t->connected, t->reserved_connections);
+}
+
+/* Moves a tenant's connected count, keeping the totals and its peak. */
+static void
+tenant_count(PgovBoard *b, PgovTenant *t, int delta, int64_t now)
+{
+	int			before = held(t);
+
+	t->connected += delta;
+	b->totals->connected += delta;
+	b->totals->sum_held += held(t) - before;
+	if (t->connected > t->peak_connected)
+	{
+		t->peak_connected = t->connected;
+		t->peak_at = now;
+	}
+}
+
+static void
+enqueue(PgovBoard *b, PgovTenant *t, int slotno)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	s->wait_prev = t->wait_tail;
+	s->wait_next = -1;
+	if (t->wait_tail >= 0)
+		b->slots[t->wait_tail].wait_next = slotno;
+	else
+		t->wait_head = slotno;
+	t->wait_tail = slotno;
+	t->waiting++;
+}
+
+static void
+dequeue(PgovBoard *b, PgovTenant *t, int slotno)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	if (s->wait_prev >= 0)
+		b->slots[s->wait_prev].wait_next = s->wait_next;
+	else
+		t->wait_head = s->wait_next;
+	if (s->wait_next >= 0)
+		b->slots[s->wait_next].wait_prev = s->wait_prev;
+	else
+		t->wait_tail = s->wait_prev;
+	s->wait_prev = s->wait_next = -1;
+	t->waiting--;
+}
+
+static int
+ms_since(int64_t from, int64_t to)
+{
+	return to > from ? (int) ((to - from) / 1000) : 0;
+}
+
+void
+pgov_board_init(PgovBoard *b)
+{
+	int			i;
+
+	memset(b->totals, 0, sizeof(*b->totals));
+	b->totals->default_tenant = -1;
+	memset(b->tenants, 0, sizeof(PgovTenant) * b->max_tenants);
+	for (i = 0; i < b->max_tenants; i++)
+		b->tenants[i].wait_head = b->tenants[i].wait_tail = -1;
+	memset(b->slots, 0, sizeof(PgovSlot) * b->nslots);
+	for (i = 0; i < b->nslots; i++)
+	{
+		b->slots[i].tenant = PGOV_TENANT_NONE;
+		b->slots[i].wait_prev = b->slots[i].wait_next = -1;
+	}
+}
+
+/*
+ * Governed seats in force: the configured capacity, but never more than the
+ * max_connections slots a non-superuser can still get.  Each exempt session
+ * in such a slot (a superuser) takes one from the governed tenants, exactly
+ * as PostgreSQL's superuser_reserved_connections check counts it.
+ */
+int
+pgov_capacity_in_force(const PgovBoard *b, int capacity, int slot_limit)
+{
+	int			by_slots = slot_limit - b->totals->exempt_ordinary;
+	int			c = capacity < by_slots ? capacity : by_slots;
+
+	return c > 0 ? c : 0;
+}
+
+/* Reserved seats no session sits in: sum of max(reserved - connected, 0). */
+int
+pgov_reserved_unused(const PgovBoard *b)
+{
+	return b->totals->sum_held - b->totals->connected;
+}
+
+int
+pgov_find_tenant_entry(const PgovBoard *b, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < b->totals->ntenants; i++)
+		if (b->tenants[i].in_use && strcmp(b->tenants[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * A login takes its slot.  A slot still held by another pid belongs to a
+ * backend that exited without giving it back: that is returned first, so a
+ * slot can never leak a seat.  Returns the pid reclaimed, or 0.
+ */
+int
+pgov_seat_claim(PgovBoard *b, int slotno, int pid, const PgovWho *who,
+				int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+	int			stale = 0;
+
+	if (s->pid != 0)
+	{
+		stale = s->pid != pid ? s->pid : 0;
+		pgov_seat_release(b, slotno, s->pid, NULL);
+	}
+	s->pid = pid;
+	s->state = PGOV_SLOT_CLAIMED;
+	s->ordinary = false;
+	s->tenant = PGOV_TENANT_NONE;
+	s->rule_id = 0;
+	s->generation = 0;
+	s->entered_at = now;
+	s->admitted_at = 0;
+	s->deadline = 0;
+	s->waited_ms = 0;
+	s->wait_prev = s->wait_next = -1;
+	s->who = *who;
+	return stale;
+}
+
+void
+pgov_seat_exempt(PgovBoard *b, int slotno, bool ordinary, int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	s->state = PGOV_SLOT_EXEMPT;
+	s->ordinary = ordinary;
+	s->admitted_at = now;
+	b->totals->exempt_connected++;
+	if (ordinary)
+		b->totals->exempt_ordinary++;
+}
+
+static void
+verdict_numbers(const PgovBoard *b, const PgovTenant *t, int capacity,
+				PgovVerdict *v)
+{
+	memcpy(v->tenant, t->name, PGOV_NAME_LEN);
+	v->connected = t->connected;
+	v->max_connections = t->max_connections;
+	v->reserved = t->reserved_connections;
+	v->waiting = t->waiting;
+	v->sum_held = b->totals->sum_held;
+	v->capacity = capacity;
+}
+
+/*
+ * Decides a CLAIMED or WAITING slot's login against its tenant (ask->tenant,
+ * classified by the rules in force): admit it, queue it (or leave it
+ * queued), or refuse it, which frees the slot.
+ */
+void
+pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
+{
+	PgovSlot   *s = &b->slots[slotno];
+	PgovTenant *t = &b->tenants[ask->tenant];
+	int			capacity = pgov_capacity_in_force(b, ask->capacity, ask->slot_limit);
+	bool		queued;
+	int			ahead;
+
+	memset(v, 0, sizeof(*v));
+
+	/* a waiter the rules now place elsewhere leaves its old queue */
+	if (s->state == PGOV_SLOT_WAITING && s->tenant != ask->tenant)
+	{
+		dequeue(b, &b->tenants[s->tenant], slotno);
+		s->state = PGOV_SLOT_CLAIMED;
+		s->tenant = PGOV_TENANT_NONE;
+	}
+	queued = (s->state == PGOV_SLOT_WAITING);
+	ahead = queued ? (t->wait_head == slotno ? 0 : 1) : t->waiting;
+
+	v->decision = pgov_decide(t->connected, t->max_connections,
+							  t->reserved_connections, b->totals->sum_held,
+							  capacity, ahead);
+	v->after_wait = queued;
+	verdict_numbers(b, t, capacity, v);
+
+	if (v->decision == PGOV_ADMIT || ask->monitor)
+	{
+		if (queued)
+		{
+			dequeue(b, t, slotno);
+			s->waited_ms = ms_since(s->entered_at, ask->now);
+			t->waited++;
+			t->wait_ms_total += s->waited_ms;
+			if (s->waited_ms > t->wait_ms_max)
+				t->wait_ms_max = s->waited_ms;
+		}
+		s->state = PGOV_SLOT_GOVERNED;
+		s->tenant = ask->tenant;
+		s->rule_id = ask->rule_id;
+		s->generation = ask->generation;
+		s->admitted_at = ask->now;
+		tenant_count(b, t, 1, ask->now);
+		t->admitted++;
+		if (v->decision != PGOV_ADMIT)
+		{
+			t->would_reject++;
+			v->would_refuse = true;
+		}
+		v->outcome = PGOV_SEAT_ADMITTED;
+		v->waited_ms = s->waited_ms;
+		return;
+	}
+
+	if (queued)
+	{
+		if (ask->now < s->deadline)
+		{
+			v->outcome = PGOV_SEAT_QUEUED;
+			v->deadline = s->deadline;
+			return;
+		}
+		dequeue(b, t, slotno);
+		t->wait_timeouts++;
+		v->timed_out = true;
+		v->waiting = t->waiting;
+	}
+	else if (t->wait_timeout_ms > 0 && t->waiting < t->max_waiting)
+	{
+		int64_t		deadline = s->entered_at + t->wait_timeout_ms * 1000;
+
+		if (deadline > ask->deadline_cap)
+			deadline = ask->deadline_cap;
+
+		/*
+		 * A waiter holds a backend slot: it may wait only while enough stay
+		 * free for every tenant's unused reserved seats and the server's own
+		 * reserve.  Asked last, as it walks PostgreSQL's free list.
+		 */
+		if (ask->now < deadline &&
+			ask->have_free_slots(ask->ctx,
+								 ask->keep_free + pgov_reserved_unused(b)))
+		{
+			s->state = PGOV_SLOT_WAITING;
+			s->tenant = ask->tenant;
+			s->rule_id = ask->rule_id;
+			s->generation = ask->generation;
+			s->deadline = deadline;
+			enqueue(b, t, slotno);
+			v->outcome = PGOV_SEAT_QUEUED;
+			v->deadline = deadline;
+			return;
+		}
+	}
+
+	t->rejected++;
+	b->totals->rejected_total++;
+	v->outcome = PGOV_SEAT_REFUSED;
+	v->waited_ms = ms_since(s->entered_at, ask->now);
+	s->last_pid = s->pid;
+	s->pid = 0;
+	s->state = PGOV_SLOT_FREE;
+	s->tenant = PGOV_TENANT_NONE;
+}
+
+/*
+ * Gives back whatever slotno holds for process pid: a seat, a place in a
+ * queue, an exempt count.  Returns false when the slot is not pid's, so a
+ * second call gives nothing back twice; a pid leaving a free slot is
+ * remembered there, so the worker never adopts a session that has left.
+ */
+bool
+pgov_seat_release(PgovBoard *b, int slotno, int pid, PgovReleased *out)
+{
+	PgovSlot   *s = &b->slots[slotno];
+	PgovTenant *t = s->tenant >= 0 ? &b->tenants[s->tenant] : NULL;
+
+	if (s->pid != pid || pid == 0)
+	{
+		if (s->pid == 0)
+			s->last_pid = pid;
+		return false;
+	}
+	if (out)
+	{
+		out->state = s->state;
+		if (t)
+			memcpy(out->tenant, t->name, PGOV_NAME_LEN);
+		else
+			out->tenant[0] = '\0';
+		out->who = s->who;
+	}
+	switch (s->state)
+	{
+		case PGOV_SLOT_GOVERNED:
+			tenant_count(b, t, -1, 0);
+			break;
+		case PGOV_SLOT_WAITING:
+			dequeue(b, t, slotno);
+			break;
+		case PGOV_SLOT_EXEMPT:
+			b->totals->exempt_connected--;
+			if (s->ordinary)
+				b->totals->exempt_ordinary--;
+			break;
+		case PGOV_SLOT_CLAIMED:
+		case PGOV_SLOT_FREE:
+			break;
+	}
+	s->last_pid = pid;
+	s->pid = 0;
+	s->state = PGOV_SLOT_FREE;
+	s->tenant = PGOV_TENANT_NONE;
+	s->ordinary = false;
+	return true;
+}
+
+/*
+ * Moves a governed session to the tenant the rules in force place it in.
+ * Nothing is refused or terminated: a tenant pushed above its cap drains.
+ */
+bool
+pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant, int64_t rule_id,
+					 uint64_t generation, int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	if (s->state != PGOV_SLOT_GOVERNED)
+		return false;
+	s->generation = generation;
+	s->rule_id = rule_id;
+	if (s->tenant != tenant)
+	{
+		tenant_count(b, &b->tenants[s->tenant], -1, now);
+		s->tenant = tenant;
+		tenant_count(b, &b->tenants[tenant], 1, now);
+	}
+	return true;
+}
+
+/*
+ * Counts a live session that holds no slot (it logged in while the governor
+ * was off): governed in tenant, or exempt.  Refused when the slot is taken,
+ * or when pid is the one that last gave it back (it has left).
+ */
+bool
+pgov_seat_adopt(PgovBoard *b, int slotno, int pid, const PgovWho *who,
+				bool exempt, bool ordinary, int tenant, int64_t rule_id,
+				uint64_t generation, int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	if (s->pid != 0 || s->last_pid == pid || pid == 0)
+		return false;
+	pgov_seat_claim(b, slotno, pid, who, now);
+	if (exempt)
+	{
+		pgov_seat_exempt(b, slotno, ordinary, now);
+		return true;
+	}
+	s->state = PGOV_SLOT_GOVERNED;
+	s->tenant = tenant;
+	s->rule_id = rule_id;
+	s->generation = generation;
+	s->admitted_at = now;
+	tenant_count(b, &b->tenants[tenant], 1, now);
+	return true;
+}
+
+static int
+find_def(const PgovTenantDef *defs, int ndefs, const char *name)
+{
+	return pgov_find_tenant(defs, ndefs, name);
+}
+
+/* Tenant entries a configuration needs: its tenants, and the default one
+ * when the tables do not name it. */
+int
+pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
+						   const char *default_name)
+{
+	return ndefs + (find_def(defs, ndefs, default_name) < 0 ? 1 : 0);
+}
+
+static void
+apply_def(PgovTenant *t, const PgovTenantDef *def)
+{
+	t->configured = true;
+	t->max_connections = def->max_connections;
+	t->reserved_connections = def->reserved_connections;
+	t->max_waiting = def->max_waiting;
+	t->wait_timeout_ms = def->wait_timeout_ms;
+}
+
+static int
+allocate_entry(PgovBoard *b, const char *name, int64_t now)
+{
+	int			i;
+
+	for (i = 0; i < b->max_tenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+		uint32_t	incarnation = t->incarnation + 1;
+
+		if (t->in_use)
+			continue;
+		memset(t, 0, sizeof(*t));
+		t->in_use = true;
+		t->incarnation = incarnation;
+		memcpy(t->name, name, PGOV_NAME_LEN);
+		t->wait_head = t->wait_tail = -1;
+		t->stats_reset = now;
+		if (i + 1 > b->totals->ntenants)
+			b->totals->ntenants = i + 1;
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * Makes defs the tenants every login is judged by, and places every live
+ * session where the new rules put it.
+ *
+ * Tenants that stay keep their entry and statistics; removed ones are freed
+ * (their sessions move to where the rules now place them, which is never a
+ * removed tenant); new ones take free entries.  The default tenant always
+ * exists, with no cap and no reserve when defs does not name it.  Waiters
+ * leave their queues and decide again under the new rules.  A governed
+ * session with a plan (matching pid and entered_at) moves to the planned
+ * tenant; one without (it logged in after the plan was made) stays where it
+ * was if that tenant remains, else goes to the default tenant, and keeps its
+ * old generation so that the worker classifies it again.  The counters are
+ * then recounted from the slots.  map[i] receives the entry of defs[i].
+ * Returns false, changing nothing, if the tenants do not fit.
+ */
+bool
+pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
+				   const char *default_name, const PgovPlan *plan,
+				   uint64_t generation, int64_t now, int *map)
+{
+	PgovSeatTotals *tot = b->totals;
+	PgovTenantDef dflt;
+	int			dflt_def = find_def(defs, ndefs, default_name);
+	int			i;
+
+	if (pgov_tenant_entries_needed(defs, ndefs, default_name) > b->max_tenants)
+		return false;
+	memset(&dflt, 0, sizeof(dflt));
+	strncpy(dflt.name, default_name, PGOV_NAME_LEN - 1);
+	dflt.max_connections = PGOV_NO_CAP;
+
+	/* which entries stay */
+	for (i = 0; i < tot->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		t->configured = t->in_use &&
+			(find_def(defs, ndefs, t->name) >= 0 ||
+			 strcmp(t->name, dflt.name) == 0);
+	}
+
+	/* waiters decide again; sessions of removed tenants lose their entry */
+	for (i = 0; i < b->nslots; i++)
+	{
+		PgovSlot   *s = &b->slots[i];
+
+		if (s->state == PGOV_SLOT_WAITING)
+		{
+			s->state = PGOV_SLOT_CLAIMED;
+			s->tenant = PGOV_TENANT_NONE;
+			s->wait_prev = s->wait_next = -1;
+		}
+		else if (s->state == PGOV_SLOT_GOVERNED && !b->tenants[s->tenant].configured)
+			s->tenant = PGOV_TENANT_NONE;
+	}
+	for (i = 0; i < tot->ntenants; i++)
+		if (!b->tenants[i].configured)
+			b->tenants[i].in_use = false;
+
+	/* entries for the tenants, the default one last */
+	for (i = 0; i <= ndefs; i++)
+	{
+		const PgovTenantDef *def = i < ndefs ? &defs[i] : &dflt;
+		int			idx;
+
+		if (i == ndefs && dflt_def >= 0)
+			break;
+		idx = pgov_find_tenant_entry(b, def->name);
+		if (idx < 0)
+			idx = allocate_entry(b, def->name, now);
+		/* cannot fail: removed entries were freed and the count checked */
+		apply_def(&b->tenants[idx], def);
+		if (i < ndefs)
+			map[i] = idx;
+		else
+			tot->default_tenant = idx;
+	}
+	if (dflt_def >= 0)
+		tot->default_tenant = map[dflt_def];
+
+	/* place every governed session, then recount from the slots */
+	for (i = 0; i < tot->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		t->connected = 0;
+		t->waiting = 0;
+		t->wait_head = t->wait_tail = -1;
+	}
+	tot->connected = 0;
+	for (i = 0; i < b->nslots; i++)
+	{
+		PgovSlot   *s = &b->slots[i];
+
+		if (s->state != PGOV_SLOT_GOVERNED)
+			continue;
+		if (plan && plan[i].pid == s->pid && plan[i].entered_at == s->entered_at)
+		{
+			s->tenant = plan[i].def >= 0 ? map[plan[i].def] : tot->default_tenant;
+			s->rule_id = plan[i].rule_id;
+			s->generation = generation;
+		}
+		else if (s->tenant == PGOV_TENANT_NONE)
+			s->tenant = tot->default_tenant;
+		b->tenants[s->tenant].connected++;
+		tot->connected++;
+	}
+	tot->sum_held = 0;
+	for (i = 0; i < tot->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		if (!t->in_use)
+			continue;
+		tot->sum_held += held(t);
+		if (t->connected > t->peak_connected)
+		{
+			t->peak_connected = t->connected;
+			t->peak_at = now;
+		}
+	}
+	return true;
+}
+
+/* How many governed sessions were classified by an older generation. */
+int
+pgov_board_stale(const PgovBoard *b, uint64_t generation)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < b->nslots; i++)
+		if (b->slots[i].state == PGOV_SLOT_GOVERNED &&
+			b->slots[i].generation != generation)
+			n++;
+	return n;
+}
+
+/* Zeroes the cumulative counters of one tenant (index), or of all (-1). */
+void
+pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now)
+{
+	int			i;
+
+	for (i = 0; i < b->totals->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		if (!t->in_use || (tenant >= 0 && i != tenant))
+			continue;
+		t->peak_connected = t->connected;
+		t->peak_at = now;
+		t->admitted = t->rejected = t->would_reject = 0;
+		t->waited = t->wait_timeouts = 0;
+		t->wait_ms_total = t->wait_ms_max = 0;
+		t->stats_reset = now;
+	}
+	if (tenant < 0)
+		b->totals->rejected_total = 0;
+}

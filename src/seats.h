@@ -1,0 +1,234 @@
+/*-------------------------------------------------------------------------
+ *
+ * seats.h
+ *		The seat state machine: the backend slots, the tenants' counters and
+ *		waiter queues, and every transition between them.
+ *
+ * Like policy.h, nothing here includes a PostgreSQL header: the unit tests
+ * drive this code against a reference model.  The arrays live in shared
+ * memory; state.c is the only caller, always holding pgov->lock EXCLUSIVE
+ * (SHARED for the read-only helpers), so every field below is protected by
+ * that lock unless said otherwise.
+ *
+ * A slot's life:
+ *
+ *		FREE --claim--> CLAIMED --decide--> GOVERNED   (admitted)
+ *		                   |        |-----> WAITING    (queued in its tenant)
+ *		                   |        '-----> FREE       (refused)
+ *		                   '--exempt------> EXEMPT     (counted apart)
+ *		WAITING --decide--> GOVERNED | WAITING | FREE (timed out)
+ *		WAITING --publish--> CLAIMED   (decides again under the new rules)
+ *		GOVERNED --reclassify--> GOVERNED in another tenant
+ *		FREE --adopt--> GOVERNED | EXEMPT   (a session that passed no hook)
+ *		any --release--> FREE
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGOV_SEATS_H
+#define PGOV_SEATS_H
+
+#include "policy.h"
+
+/* Slot.tenant when the slot is in no tenant. */
+#define PGOV_TENANT_NONE	(-1)
+
+typedef enum PgovSlotState
+{
+	PGOV_SLOT_FREE = 0,
+	PGOV_SLOT_CLAIMED,			/* in the hook, not yet decided */
+	PGOV_SLOT_GOVERNED,			/* admitted and counted in its tenant */
+	PGOV_SLOT_WAITING,			/* queued for a seat in its tenant */
+	PGOV_SLOT_EXEMPT			/* counted apart, never refused */
+} PgovSlotState;
+
+/*
+ * What a login presented: its login-time role, database, startup-packet
+ * application_name and address.  Classification only ever looks at this, so
+ * a later SET application_name changes nothing.
+ */
+typedef struct PgovWho
+{
+	uint32_t	roleid;			/* Oid */
+	bool		has_addr;		/* false for a Unix-socket connection */
+	char		role_name[PGOV_NAME_LEN];
+	char		database_name[PGOV_NAME_LEN];
+	char		application_name[PGOV_NAME_LEN];
+	PgovCidr	addr;
+} PgovWho;
+
+/* One per PGPROC usable by a backend, indexed by pgprocno. */
+typedef struct PgovSlot
+{
+	int			pid;			/* holder; 0 when free */
+	int			last_pid;		/* the last holder that gave it back: a
+								 * session that left is never adopted */
+	PgovSlotState state;
+	bool		ordinary;		/* EXEMPT in a max_connections slot (a
+								 * superuser, not a walsender) */
+	int			tenant;			/* index, or PGOV_TENANT_NONE */
+	int64_t		rule_id;		/* rule that placed it; 0 = default tenant */
+	uint64_t	generation;		/* configuration that classified it */
+	int64_t		entered_at;		/* timestamps: microseconds, any epoch */
+	int64_t		admitted_at;
+	int64_t		deadline;		/* WAITING: when the wait ends */
+	int			waited_ms;		/* time spent waiting for the seat */
+	int			wait_prev;		/* tenant's waiter queue, slot indexes */
+	int			wait_next;
+	PgovWho		who;
+} PgovSlot;
+
+/* One per tenant, configured or removed-but-draining. */
+typedef struct PgovTenant
+{
+	bool		in_use;
+	bool		configured;		/* false: removed, still draining */
+	uint32_t	incarnation;	/* bumped when the entry is reused */
+	char		name[PGOV_NAME_LEN];
+	int			max_connections;	/* PGOV_NO_CAP = none */
+	int			reserved_connections;	/* in force (maybe scaled down) */
+	int			max_waiting;
+	int64_t		wait_timeout_ms;
+
+	int			connected;
+	int			waiting;
+	int			wait_head;		/* oldest waiter's slot, -1 = none */
+	int			wait_tail;
+	int			peak_connected;
+	int64_t		peak_at;
+	int64_t		admitted;
+	int64_t		rejected;
+	int64_t		would_reject;
+	int64_t		waited;			/* logins admitted after a wait */
+	int64_t		wait_timeouts;
+	double		wait_ms_total;	/* over the logins admitted after a wait */
+	double		wait_ms_max;
+	int64_t		stats_reset;
+} PgovTenant;
+
+/* Server-wide totals, kept equal to what the slots and tenants say. */
+typedef struct PgovSeatTotals
+{
+	int			ntenants;		/* high-water mark of used entries */
+	int			default_tenant; /* index; -1 before any publication */
+	int			connected;		/* governed sessions, all tenants */
+	int			sum_held;		/* sum over tenants of max(connected,
+								 * reserved) */
+	int			exempt_connected;
+	int			exempt_ordinary;	/* of which in max_connections slots */
+	int64_t		rejected_total;
+} PgovSeatTotals;
+
+/* A backend's handle on the arrays (pointers are per process). */
+typedef struct PgovBoard
+{
+	PgovSeatTotals *totals;
+	PgovTenant *tenants;		/* [max_tenants] */
+	int			max_tenants;
+	PgovSlot   *slots;			/* [nslots] */
+	int			nslots;
+} PgovBoard;
+
+/* Are at least n backend slots free?  (PostgreSQL's HaveNFreeProcs.) */
+typedef bool (*PgovFreeSlotsFn) (void *ctx, int n);
+
+/* What a login in the hook asks of decide(). */
+typedef struct PgovAsk
+{
+	int			tenant;			/* what the rules in force say */
+	int64_t		rule_id;
+	uint64_t	generation;		/* of those rules */
+	int64_t		now;
+	int			capacity;		/* governed seats configured */
+	int			slot_limit;		/* max_connections slots a non-superuser can
+								 * use; exempt sessions take from them */
+	bool		monitor;		/* admit anyway, count would_reject */
+	int64_t		deadline_cap;	/* no wait lasts past this */
+	int			keep_free;		/* slots kept free beyond the tenants'
+								 * unused reserves before anyone waits */
+	PgovFreeSlotsFn have_free_slots;
+	void	   *ctx;
+} PgovAsk;
+
+typedef enum PgovSeatOutcome
+{
+	PGOV_SEAT_ADMITTED,
+	PGOV_SEAT_QUEUED,
+	PGOV_SEAT_REFUSED
+} PgovSeatOutcome;
+
+/*
+ * The decision taken, with the numbers it was taken on: the refusal message
+ * and the events are built from this, never recomputed.
+ */
+typedef struct PgovVerdict
+{
+	PgovSeatOutcome outcome;
+	PgovDecision decision;		/* the policy's answer */
+	bool		after_wait;		/* admitted or refused after queueing */
+	bool		timed_out;
+	bool		would_refuse;	/* monitor mode admitted a refusal */
+	char		tenant[PGOV_NAME_LEN];
+	int			connected;
+	int			max_connections;
+	int			reserved;
+	int			waiting;		/* the tenant's queue */
+	int			sum_held;
+	int			capacity;		/* governed seats in force */
+	int			waited_ms;
+	int64_t		deadline;		/* QUEUED: when the wait ends */
+} PgovVerdict;
+
+/* What release() gave back, for the event it logs. */
+typedef struct PgovReleased
+{
+	PgovSlotState state;		/* what the slot held */
+	char		tenant[PGOV_NAME_LEN];
+	PgovWho		who;
+} PgovReleased;
+
+extern void pgov_board_init(PgovBoard *b);
+extern int	pgov_capacity_in_force(const PgovBoard *b, int capacity,
+								   int slot_limit);
+extern int	pgov_reserved_unused(const PgovBoard *b);
+extern int	pgov_find_tenant_entry(const PgovBoard *b, const char *name);
+
+extern int	pgov_seat_claim(PgovBoard *b, int slotno, int pid,
+							const PgovWho *who, int64_t now);
+extern void pgov_seat_exempt(PgovBoard *b, int slotno, bool ordinary,
+							 int64_t now);
+extern void pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask,
+							 PgovVerdict *v);
+extern bool pgov_seat_release(PgovBoard *b, int slotno, int pid,
+							  PgovReleased *out);
+extern bool pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant,
+								 int64_t rule_id, uint64_t generation,
+								 int64_t now);
+extern bool pgov_seat_adopt(PgovBoard *b, int slotno, int pid,
+							const PgovWho *who, bool exempt, bool ordinary,
+							int tenant, int64_t rule_id, uint64_t generation,
+							int64_t now);
+
+/*
+ * Where a publication puts one live session: computed for the new rules
+ * outside the lock, applied under it if the slot still holds the same
+ * session (pid and entered_at).  def is an index into the published tenant
+ * definitions, or -1 for the default tenant; pid 0 = no plan.
+ */
+typedef struct PgovPlan
+{
+	int			pid;
+	int64_t		entered_at;
+	int			def;
+	int64_t		rule_id;
+} PgovPlan;
+
+extern int	pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
+									   const char *default_name);
+extern bool pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs,
+							   int ndefs, const char *default_name,
+							   const PgovPlan *plan, uint64_t generation,
+							   int64_t now, int *map);
+extern int	pgov_board_stale(const PgovBoard *b, uint64_t generation);
+extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
+
+#endif							/* PGOV_SEATS_H */

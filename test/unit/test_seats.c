@@ -1,0 +1,562 @@
+/*
+ * Unit test of the seat state machine (src/seats.c) against a reference
+ * model: random logins, waits, re-decisions, logouts, reclassifications,
+ * adoptions and publications.  After every step the board's counters,
+ * queues and totals must equal what the model derives from its own slots,
+ * nothing may be negative, a login is never admitted past its tenant's cap
+ * (outside monitor mode), and every outcome is the one the model expects.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "seats.h"
+
+#define NSLOTS		24
+#define NTENANTS	5			/* t0..t4; the model's index 5 is "default" */
+#define DFLT		NTENANTS
+#define MAXT		8			/* board entries */
+#define SLOT_LIMIT	20			/* max_connections less reserved slots */
+#define KEEP_FREE	2
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t) rng_state;
+}
+
+typedef struct MTenant
+{
+	bool		exists;			/* configured (default always exists) */
+	PgovTenantDef def;
+} MTenant;
+
+typedef struct MSlot
+{
+	PgovSlotState state;
+	int			tenant;			/* model index */
+	bool		ordinary;
+	uint64_t	seq;			/* queue order */
+	int			pid;
+	int			last_pid;
+	int64_t		entered;
+	int64_t		deadline;
+} MSlot;
+
+static MTenant mt[NTENANTS + 1];
+static MSlot ms[NSLOTS];
+static uint64_t next_seq = 1;
+static int	next_pid = 100;
+static int64_t now = 1000000;
+static int	capacity = 18;
+
+static PgovSeatTotals totals;
+static PgovTenant tenants[MAXT];
+static PgovSlot slots[NSLOTS];
+static PgovBoard board = {&totals, tenants, MAXT, slots, NSLOTS};
+
+static int	mismatches = 0;
+static int	over_cap = 0;
+static int	outcome_wrong = 0;
+
+static const char *
+mname(int m)
+{
+	static const char *names[] = {"t0", "t1", "t2", "t3", "t4", "default"};
+
+	return names[m];
+}
+
+/* The board's entry for model tenant m (-1 if none). */
+static int
+entry(int m)
+{
+	return pgov_find_tenant_entry(&board, mname(m));
+}
+
+static int
+m_connected(int m)
+{
+	int			n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		n += ms[i].state == PGOV_SLOT_GOVERNED && ms[i].tenant == m;
+	return n;
+}
+
+static int
+m_waiting(int m)
+{
+	int			n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		n += ms[i].state == PGOV_SLOT_WAITING && ms[i].tenant == m;
+	return n;
+}
+
+static int
+m_used_slots(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		n += ms[i].state != PGOV_SLOT_FREE;
+	return n;
+}
+
+static int
+m_exempt(bool ordinary_only)
+{
+	int			n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		n += ms[i].state == PGOV_SLOT_EXEMPT && (!ordinary_only || ms[i].ordinary);
+	return n;
+}
+
+static int
+m_held(int m)
+{
+	int			c = m_connected(m);
+	int			r = mt[m].def.reserved_connections;
+
+	return c > r ? c : r;
+}
+
+static int
+m_sum_held(void)
+{
+	int			s = 0;
+
+	for (int m = 0; m <= NTENANTS; m++)
+		if (mt[m].exists)
+			s += m_held(m);
+	return s;
+}
+
+static bool
+free_slots(void *ctx, int n)
+{
+	(void) ctx;
+	return NSLOTS - m_used_slots() >= n;
+}
+
+/* Compares every counter and queue with the model. */
+static void
+compare(void)
+{
+	int			total = 0;
+
+	for (int m = 0; m <= NTENANTS; m++)
+	{
+		int			e = entry(m);
+		uint64_t	last = 0;
+		int			walked = 0;
+
+		if (!mt[m].exists)
+		{
+			if (e >= 0)
+				mismatches++;
+			continue;
+		}
+		if (e < 0)
+		{
+			mismatches++;
+			continue;
+		}
+		if (tenants[e].connected != m_connected(m) ||
+			tenants[e].waiting != m_waiting(m) ||
+			tenants[e].connected < 0 || tenants[e].waiting < 0 ||
+			tenants[e].max_connections != mt[m].def.max_connections)
+			mismatches++;
+		/* the queue, walked, is the model's waiters in arrival order */
+		for (int s = tenants[e].wait_head; s >= 0; s = slots[s].wait_next)
+		{
+			if (ms[s].state != PGOV_SLOT_WAITING || ms[s].tenant != m ||
+				ms[s].seq <= last)
+				mismatches++;
+			last = ms[s].seq;
+			if (++walked > NSLOTS)
+				break;
+		}
+		if (walked != m_waiting(m))
+			mismatches++;
+		total += m_connected(m);
+	}
+	if (totals.connected != total || totals.sum_held != m_sum_held() ||
+		totals.exempt_connected != m_exempt(false) ||
+		totals.exempt_ordinary != m_exempt(true) ||
+		entry(DFLT) != totals.default_tenant)
+		mismatches++;
+	for (int i = 0; i < NSLOTS; i++)
+		if (slots[i].state != ms[i].state || slots[i].pid != ms[i].pid ||
+			(ms[i].state == PGOV_SLOT_GOVERNED &&
+			 slots[i].tenant != entry(ms[i].tenant)))
+			mismatches++;
+}
+
+/* A random configuration: t0..t4 each present or not, random limits. */
+static void
+random_config(PgovTenantDef *defs, int *ndefs)
+{
+	int			reserve_left = capacity;
+
+	*ndefs = 0;
+	for (int m = 0; m < NTENANTS; m++)
+	{
+		PgovTenantDef *d;
+
+		mt[m].exists = (rng() % 5) != 0;
+		if (!mt[m].exists)
+			continue;
+		d = &defs[(*ndefs)++];
+		memset(d, 0, sizeof(*d));
+		strcpy(d->name, mname(m));
+		d->max_connections = rng() % 4 == 0 ? PGOV_NO_CAP : (int) (rng() % 8);
+		d->reserved_connections = (int) (rng() % 4);
+		if (d->max_connections != PGOV_NO_CAP && d->reserved_connections > d->max_connections)
+			d->reserved_connections = d->max_connections;
+		if (d->reserved_connections > reserve_left)
+			d->reserved_connections = reserve_left;
+		reserve_left -= d->reserved_connections;
+		d->max_waiting = (int) (rng() % 4);
+		d->wait_timeout_ms = rng() % 3 == 0 ? 0 : (int64_t) (rng() % 3000);
+		mt[m].def = *d;
+	}
+	mt[DFLT].exists = true;
+	memset(&mt[DFLT].def, 0, sizeof(mt[DFLT].def));
+	strcpy(mt[DFLT].def.name, "default");
+	mt[DFLT].def.max_connections = PGOV_NO_CAP;
+}
+
+static int
+model_index(const char *name)
+{
+	for (int m = 0; m <= NTENANTS; m++)
+		if (strcmp(mname(m), name) == 0)
+			return m;
+	return -1;
+}
+
+static void
+publish(uint64_t generation)
+{
+	PgovTenantDef defs[NTENANTS];
+	PgovPlan	plan[NSLOTS];
+	int			map[NTENANTS];
+	int			ndefs;
+
+	random_config(defs, &ndefs);
+	memset(plan, 0, sizeof(plan));
+	for (int i = 0; i < NSLOTS; i++)
+	{
+		if (ms[i].state == PGOV_SLOT_WAITING)
+			ms[i].state = PGOV_SLOT_CLAIMED;
+		if (ms[i].state != PGOV_SLOT_GOVERNED)
+			continue;
+		if (rng() % 4 != 0)
+		{
+			/* planned: to a random tenant of the new configuration */
+			int			d = (int) (rng() % (ndefs + 1)) - 1;
+
+			plan[i].pid = ms[i].pid;
+			plan[i].entered_at = ms[i].entered;
+			plan[i].def = d;
+			ms[i].tenant = d >= 0 ? model_index(defs[d].name) : DFLT;
+		}
+		else if (!mt[ms[i].tenant].exists)
+			ms[i].tenant = DFLT;	/* unplanned, tenant gone */
+	}
+	if (!pgov_board_publish(&board, defs, ndefs, "default", plan, generation,
+							now, map))
+		mismatches++;
+	for (int d = 0; d < ndefs; d++)
+		if (map[d] != entry(model_index(defs[d].name)))
+			mismatches++;
+}
+
+/* A random tenant of the configuration in force (model index). */
+static int
+random_tenant(void)
+{
+	for (;;)
+	{
+		int			m = (int) (rng() % (NTENANTS + 1));
+
+		if (mt[m].exists)
+			return m;
+	}
+}
+
+static int
+free_slot(void)
+{
+	int			start = (int) (rng() % NSLOTS);
+
+	for (int k = 0; k < NSLOTS; k++)
+		if (ms[(start + k) % NSLOTS].state == PGOV_SLOT_FREE)
+			return (start + k) % NSLOTS;
+	return -1;
+}
+
+static int
+slot_in(PgovSlotState a, PgovSlotState b)
+{
+	int			start = (int) (rng() % NSLOTS);
+
+	for (int k = 0; k < NSLOTS; k++)
+	{
+		int			i = (start + k) % NSLOTS;
+
+		if (ms[i].state == a || ms[i].state == b)
+			return i;
+	}
+	return -1;
+}
+
+static PgovWho
+who_of(int pid)
+{
+	PgovWho		w;
+
+	memset(&w, 0, sizeof(w));
+	w.roleid = (uint32_t) pid;
+	return w;
+}
+
+/* What the model expects decide() to do, applied to the model. */
+static PgovSeatOutcome
+model_decide(int i, int m, bool monitor)
+{
+	MSlot	   *s = &ms[i];
+	PgovTenantDef *d = &mt[m].def;
+	int			by_slots = SLOT_LIMIT - m_exempt(true);
+	int			cap_in_force = capacity < by_slots ? capacity : by_slots;
+	int			conn = m_connected(m);
+	bool		queued;
+	int			ahead = 0;
+	bool		admit;
+
+	if (cap_in_force < 0)
+		cap_in_force = 0;
+	if (s->state == PGOV_SLOT_WAITING && s->tenant != m)
+		s->state = PGOV_SLOT_CLAIMED;
+	queued = s->state == PGOV_SLOT_WAITING;
+	for (int k = 0; k < NSLOTS; k++)
+		if (ms[k].state == PGOV_SLOT_WAITING && ms[k].tenant == m &&
+			(!queued || ms[k].seq < s->seq))
+			ahead++;
+
+	admit = !(d->max_connections != PGOV_NO_CAP && conn >= d->max_connections) &&
+		!(conn >= d->reserved_connections && m_sum_held() >= cap_in_force) &&
+		ahead == 0;
+	if (admit || monitor)
+	{
+		s->state = PGOV_SLOT_GOVERNED;
+		s->tenant = m;
+		return PGOV_SEAT_ADMITTED;
+	}
+	if (queued)
+	{
+		if (now < s->deadline)
+			return PGOV_SEAT_QUEUED;
+	}
+	else if (d->wait_timeout_ms > 0 && m_waiting(m) < d->max_waiting)
+	{
+		int64_t		deadline = s->entered + d->wait_timeout_ms * 1000;
+		int			unused = m_sum_held();
+
+		if (deadline > s->entered + 10000000)
+			deadline = s->entered + 10000000;
+		for (int t = 0; t <= NTENANTS; t++)
+			if (mt[t].exists)
+				unused -= m_connected(t);
+		if (now < deadline && free_slots(NULL, KEEP_FREE + unused))
+		{
+			s->state = PGOV_SLOT_WAITING;
+			s->tenant = m;
+			s->seq = next_seq++;
+			s->deadline = deadline;
+			return PGOV_SEAT_QUEUED;
+		}
+	}
+	s->last_pid = s->pid;
+	s->pid = 0;
+	s->state = PGOV_SLOT_FREE;
+	return PGOV_SEAT_REFUSED;
+}
+
+static void
+decide(int i, int m)
+{
+	PgovAsk		ask;
+	PgovVerdict v;
+	bool		monitor = rng() % 50 == 0;
+	PgovSeatOutcome expect;
+
+	memset(&ask, 0, sizeof(ask));
+	ask.tenant = entry(m);
+	ask.generation = 1;
+	ask.now = now;
+	ask.capacity = capacity;
+	ask.slot_limit = SLOT_LIMIT;
+	ask.monitor = monitor;
+	ask.deadline_cap = ms[i].entered + 10000000;
+	ask.keep_free = KEEP_FREE;
+	ask.have_free_slots = free_slots;
+
+	/* the model first: the callback reads the model's slots as they were */
+	pgov_seat_decide(&board, i, &ask, &v);
+	expect = model_decide(i, m, monitor);
+	if (v.outcome != expect)
+		outcome_wrong++;
+	if (v.outcome == PGOV_SEAT_ADMITTED && !monitor &&
+		mt[m].def.max_connections != PGOV_NO_CAP &&
+		tenants[entry(m)].connected > mt[m].def.max_connections)
+		over_cap++;
+}
+
+static void
+step(void)
+{
+	int			op = (int) (rng() % 100);
+	int			i;
+
+	now += rng() % 400000;
+	if (op < 35)
+	{
+		/* a new login */
+		PgovWho		w;
+
+		if ((i = free_slot()) < 0)
+			return;
+		w = who_of(next_pid);
+		pgov_seat_claim(&board, i, next_pid, &w, now);
+		ms[i] = (MSlot)
+		{
+			PGOV_SLOT_CLAIMED, -1, false, 0, next_pid, ms[i].last_pid, now, 0
+		};
+		next_pid++;
+		if (rng() % 10 == 0)
+		{
+			bool		ordinary = rng() % 2;
+
+			pgov_seat_exempt(&board, i, ordinary, now);
+			ms[i].state = PGOV_SLOT_EXEMPT;
+			ms[i].ordinary = ordinary;
+			return;
+		}
+		decide(i, random_tenant());
+	}
+	else if (op < 60)
+	{
+		/* a waiter (or a login sent back by a publication) decides again,
+		 * now and then classified elsewhere */
+		if ((i = slot_in(PGOV_SLOT_WAITING, PGOV_SLOT_CLAIMED)) < 0)
+			return;
+		decide(i, ms[i].state == PGOV_SLOT_WAITING && rng() % 5 ?
+			   ms[i].tenant : random_tenant());
+	}
+	else if (op < 85)
+	{
+		/* a session or a waiter leaves; a second release gives nothing */
+		PgovReleased out;
+		int			pid;
+
+		if ((i = slot_in(PGOV_SLOT_GOVERNED, rng() % 2 ? PGOV_SLOT_WAITING :
+						 PGOV_SLOT_EXEMPT)) < 0)
+			return;
+		pid = ms[i].pid;
+		if (!pgov_seat_release(&board, i, pid, &out) || out.state != ms[i].state)
+			mismatches++;
+		if (pgov_seat_release(&board, i, pid, NULL))
+			mismatches++;
+		ms[i].state = PGOV_SLOT_FREE;
+		ms[i].last_pid = pid;
+		ms[i].pid = 0;
+	}
+	else if (op < 92)
+	{
+		/* a governed session reclassified */
+		int			m = random_tenant();
+
+		if ((i = slot_in(PGOV_SLOT_GOVERNED, PGOV_SLOT_GOVERNED)) < 0)
+			return;
+		if (!pgov_seat_reclassify(&board, i, entry(m), 1, 1, now))
+			mismatches++;
+		ms[i].tenant = m;
+	}
+	else if (op < 97)
+	{
+		/* adoption; a session that has left is never adopted */
+		PgovWho		w;
+		bool		exempt = rng() % 4 == 0;
+		int			m = random_tenant();
+
+		if ((i = free_slot()) < 0)
+			return;
+		if (rng() % 2)
+		{
+			/* a session that logged in while the governor was off leaves:
+			 * its exit marks the free slot, and it is never adopted */
+			int			gone = next_pid++;
+
+			if (pgov_seat_release(&board, i, gone, NULL))
+				mismatches++;
+			ms[i].last_pid = gone;
+		}
+		if (ms[i].last_pid != 0)
+		{
+			w = who_of(ms[i].last_pid);
+			if (pgov_seat_adopt(&board, i, ms[i].last_pid, &w, false, false,
+								entry(m), 0, 1, now))
+				mismatches++;
+		}
+		w = who_of(next_pid);
+		if (!pgov_seat_adopt(&board, i, next_pid, &w, exempt, true, entry(m),
+							 0, 1, now))
+			mismatches++;
+		ms[i] = (MSlot)
+		{
+			exempt ? PGOV_SLOT_EXEMPT : PGOV_SLOT_GOVERNED, m, exempt, 0,
+				next_pid, ms[i].last_pid, now, 0
+		};
+		next_pid++;
+	}
+	else
+	{
+		if (rng() % 3 == 0)
+			capacity = 10 + (int) (rng() % 15);
+		publish(2);
+	}
+}
+
+int
+main(void)
+{
+	int			steps;
+
+	memset(ms, 0, sizeof(ms));
+	pgov_board_init(&board);
+	publish(1);
+	compare();
+	for (steps = 0; steps < 200000; steps++)
+	{
+		step();
+		compare();
+	}
+	CHECK(mismatches == 0);
+	CHECK(outcome_wrong == 0);
+	CHECK(over_cap == 0);
+	/* the run covered what it claims to */
+	CHECK(next_pid - 100 > 10000);
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d logins=%d\n",
+		   mismatches, outcome_wrong, over_cap, next_pid - 100);
+	return check_summary();
+}
