@@ -60,19 +60,49 @@ SELECT tenant, role_name FROM pool_governor.rules WHERE role_name = 'shop';
 UPDATE pool_governor.tenants SET name = 'shop' WHERE name = 'shop2';
 DELETE FROM pool_governor.tenants WHERE name = 'blocked';
 
--- reload() publishes the committed configuration and returns its generation.
+-- reload() has the worker publish the committed configuration and returns
+-- the generation in force; a reload with nothing changed publishes nothing.
 SELECT pool_governor.reload() > 0 AS published;
-SELECT pool_governor.reload() - pool_governor.reload() AS each_reload_is_a_generation;
+SELECT pool_governor.reload() - pool_governor.reload() AS unchanged_keeps_its_generation;
 SELECT tenant, max_connections, reserved_connections, connected
 FROM pool_governor.tenant_status ORDER BY tenant;
 SELECT tenants, config_generation > 0 AS loaded FROM pool_governor.health;
 
--- A malformed configuration written behind the triggers' back is refused
--- at load and the last good one stays in force.
+-- Only committed configuration is ever enforced: reload() is refused in a
+-- transaction that changed the tables, even behind disabled triggers...
 BEGIN;
 ALTER TABLE pool_governor.tenants DISABLE TRIGGER validate_and_apply;
 UPDATE pool_governor.tenants SET reserved_connections = 35 WHERE name = 'inventory';
 SELECT pool_governor.reload();
 ROLLBACK;
+-- ... and nothing of that transaction was published.
+SELECT tenant, reserved_connections FROM pool_governor.tenant_status WHERE tenant = 'inventory';
+
+-- A malformed configuration committed behind the triggers' back is refused
+-- by the loader, and the last good one stays in force.
+ALTER TABLE pool_governor.tenants DISABLE TRIGGER validate_and_apply;
+UPDATE pool_governor.tenants SET reserved_connections = 35 WHERE name = 'inventory';
+ALTER TABLE pool_governor.tenants ENABLE TRIGGER validate_and_apply;
+\set VERBOSITY terse
+SELECT pool_governor.reload();
+\set VERBOSITY default
 SELECT tenant, reserved_connections FROM pool_governor.tenant_status WHERE tenant = 'inventory';
 SELECT event, detail FROM pool_governor.events WHERE event = 'config refused';
+SELECT status, status_reason FROM pool_governor.health;
+-- Put right, it loads again and health forgets the problem.
+UPDATE pool_governor.tenants SET reserved_connections = 10 WHERE name = 'inventory';
+SELECT pool_governor.reload() > 0 AS published;
+SELECT status, status_reason FROM pool_governor.health;
+
+-- Bounds: a wait that would outlast authentication_timeout (1 min here),
+-- however it is written, and a pattern no client can ever send.
+UPDATE pool_governor.tenants SET wait_timeout = '178000000 years' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET wait_timeout = '61 s' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET wait_timeout = '1 min' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET wait_timeout = '0' WHERE name = 'shop';
+INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', 'café*');
+
+-- A rule by application_name alone into a tenant with reserved seats is
+-- allowed, with a warning: any role can send that name.
+INSERT INTO pool_governor.rules (priority, tenant, application_name) VALUES (90, 'shop', 'shop-web*');
+DELETE FROM pool_governor.rules WHERE application_name = 'shop-web*';

@@ -6,9 +6,13 @@ WHERE table_schema = 'pool_governor'
   AND table_name IN ('tenant_status', 'health', 'sessions', 'events', 'history')
 GROUP BY table_name ORDER BY table_name;
 
--- This session is a superuser's: counted apart, not in sessions.
-SELECT exempt_connected >= 1 AS superuser_counted_apart, mode, capacity,
-	   server_max_connections
+-- This session is a superuser's: counted apart, not in sessions.  It holds
+-- one of the max_connections slots ordinary roles can use (100 less 3 for
+-- superuser_reserved_connections), so the governed capacity in force is one
+-- seat less for each such session.
+SELECT exempt_connected >= 1 AS superuser_counted_apart, mode,
+	   capacity = 97 - exempt_connected AS each_superuser_session_takes_a_seat,
+	   server_max_connections, status, status_reason
 FROM pool_governor.health;
 SELECT count(*) AS governed_sessions FROM pool_governor.sessions;
 

@@ -1,27 +1,54 @@
 /*-------------------------------------------------------------------------
  *
  * config.c
- *		The configuration tables: reading, validating and publishing them,
- *		refusing bad writes, and waking the worker when a change commits.
+ *		The configuration tables: reading and validating them, refusing bad
+ *		writes, and loading the committed configuration (worker only).
  *
- * One reader and one validator serve three callers: the write-time trigger
- * (refuses a bad statement with ERROR), pool_governor.reload() (applies the
- * committed configuration now) and the worker (applies it after a commit and
- * periodically, keeping the last good one with a WARNING when it is bad).
- * So the rules a write is checked against are exactly the ones a load
- * enforces.
+ * One reader and one validator serve both the write-time trigger (refuses
+ * a bad statement with ERROR) and the worker's loader (keeps the last good
+ * configuration with a WARNING), so what a write is checked against is
+ * exactly what a load enforces.
+ *
+ * Integrity and safety
+ * --------------------
+ * - The reader runs no expression: it selects the columns as stored, checks
+ *   their types, and converts them in C.  No function, operator or cast is
+ *   looked up by name, so nothing planted in a schema on the search_path can
+ *   run, and the worker's session runs with search_path = pg_catalog,
+ *   pg_temp besides.
+ * - Both tables are read under one snapshot: a load never sees half of a
+ *   transaction.
+ * - Writers serialize on an ExclusiveLock on the extension's own object
+ *   (pg_extension row), taken by the statement trigger and held to commit.
+ *   Only ALTER/DROP EXTENSION take locks on that object, which needs
+ *   ownership: no login role, pg_monitor included, can take or hold it.
+ *   The trigger then validates against the latest committed state plus its
+ *   own changes, so two concurrent writers are checked one after the other.
+ * - Only the worker publishes, and only what is committed: reload() asks it
+ *   and waits, and refuses inside a transaction that changed the tables.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
+#include "libpq/auth.h"
+#include "postmaster/postmaster.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "pool_governor.h"
@@ -29,8 +56,8 @@
 PG_FUNCTION_INFO_V1(pgov_config_trigger);
 PG_FUNCTION_INFO_V1(pgov_reload);
 
-/* Key of the advisory lock that serializes loads (any two loads, anywhere). */
-#define PGOV_LOAD_LOCK_KEY	INT64CONST(0x706f6f6c676f76)	/* "poolgov" */
+/* How long reload() waits for the worker. */
+#define PGOV_RELOAD_TIMEOUT_MS	30000
 
 /* A problem put into words, once, for ereport and for the event log alike. */
 typedef struct PgovProblemText
@@ -40,6 +67,31 @@ typedef struct PgovProblemText
 	char		detail[256];
 	char		hint[256];
 } PgovProblemText;
+
+/* A column the reader expects: its name and type. */
+typedef struct ColumnSpec
+{
+	const char *name;
+	Oid			type;
+} ColumnSpec;
+
+static const ColumnSpec tenant_columns[] = {
+	{"name", TEXTOID},
+	{"max_connections", INT4OID},
+	{"reserved_connections", INT4OID},
+	{"max_waiting", INT4OID},
+	{"wait_timeout", INTERVALOID},
+};
+
+static const ColumnSpec rule_columns[] = {
+	{"id", INT8OID},
+	{"priority", INT4OID},
+	{"tenant", TEXTOID},
+	{"role_name", TEXTOID},
+	{"database_name", TEXTOID},
+	{"application_name", TEXTOID},
+	{"client_addr", CIDROID},
+};
 
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
@@ -95,7 +147,7 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 			out->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
 			snprintf(out->msg, sizeof(out->msg), "too many tenants");
 			snprintf(out->detail, sizeof(out->detail),
-					 "%lld tenants would be in use (counting removed ones still draining), but pool_governor.max_tenants is %lld.",
+					 "%lld tenants would be in use (counting the default tenant), but pool_governor.max_tenants is %lld.",
 					 value, limit);
 			snprintf(out->hint, sizeof(out->hint),
 					 "Raise pool_governor.max_tenants; changing it requires a server restart.");
@@ -139,15 +191,49 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 					 "A pattern is at most %d bytes; \"*\" matches any run of characters, \"?\" any one, and \"\\\" makes the next character literal, so it cannot end a pattern.",
 					 NAMEDATALEN - 1);
 			break;
+		case PGOV_NON_ASCII_GLOB:
+			snprintf(out->msg, sizeof(out->msg),
+					 "application_name pattern \"%s\" in rule %lld can never match", p->text, rule);
+			snprintf(out->detail, sizeof(out->detail),
+					 "PostgreSQL replaces every non-ASCII byte of a client's application_name with \"?\".");
+			snprintf(out->hint, sizeof(out->hint),
+					 "Use \"?\" where the pattern has a non-ASCII character.");
+			break;
 		case PGOV_BAD_CIDR:
 			snprintf(out->msg, sizeof(out->msg),
 					 "invalid client_addr \"%s\" in rule %lld", p->text, rule);
 			break;
+		case PGOV_WAIT_TOO_LONG:
+			snprintf(out->msg, sizeof(out->msg),
+					 "wait_timeout of tenant \"%s\" exceeds authentication_timeout", p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "wait_timeout is %lld ms, but a login must be decided within authentication_timeout (%lld ms).",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Lower wait_timeout, or raise authentication_timeout.");
+			break;
+		case PGOV_MISSING_VALUE:
+			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
+			if (p->tenant[0])
+				snprintf(out->msg, sizeof(out->msg),
+						 "%s of tenant \"%s\" is null", p->field, p->tenant);
+			else
+				snprintf(out->msg, sizeof(out->msg),
+						 "%s of a row of pool_governor.%s is null", p->field, p->text);
+			snprintf(out->hint, sizeof(out->hint),
+					 "The table was altered; restore the column's NOT NULL constraint and give it a value.");
+			break;
+		case PGOV_BAD_COLUMN:
+			out->sqlstate = ERRCODE_DATATYPE_MISMATCH;
+			snprintf(out->msg, sizeof(out->msg), "%s", p->text);
+			snprintf(out->hint, sizeof(out->hint),
+					 "pool_governor reads only the table as its install script made it; restore the column.");
+			break;
 	}
 }
 
-void
-pgov_report_problem(int elevel, const PgovProblem *problem)
+static void
+report_problem(int elevel, const PgovProblem *problem)
 {
 	PgovProblemText t;
 
@@ -159,8 +245,8 @@ pgov_report_problem(int elevel, const PgovProblem *problem)
 			 t.hint[0] ? errhint("%s", t.hint) : 0));
 }
 
-void
-pgov_format_problem(const PgovProblem *problem, char *buf, size_t len)
+static void
+format_problem(const PgovProblem *problem, char *buf, size_t len)
 {
 	PgovProblemText t;
 
@@ -168,264 +254,428 @@ pgov_format_problem(const PgovProblem *problem, char *buf, size_t len)
 	snprintf(buf, len, "%s%s%s", t.msg, t.detail[0] ? ": " : "", t.detail);
 }
 
-static char *
-get_text(HeapTuple tup, TupleDesc desc, int col)
+static bool
+set_problem(PgovProblem *p, PgovProblemCode code, const char *tenant,
+			const char *field, const char *text)
 {
-	return SPI_getvalue(tup, desc, col);	/* NULL for SQL NULL */
+	memset(p, 0, sizeof(*p));
+	p->code = code;
+	if (tenant)
+		strlcpy(p->tenant, tenant, sizeof(p->tenant));
+	p->field = field;
+	if (text)
+		strlcpy(p->text, text, sizeof(p->text));
+	return false;
 }
 
-static int64
-get_int(HeapTuple tup, TupleDesc desc, int col, int64 if_null)
+/* Are the columns what the install script made?  Else a problem. */
+static bool
+check_columns(TupleDesc desc, const char *table, const ColumnSpec *spec,
+			  int n, PgovProblem *p)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Oid			type = SPI_gettypeid(desc, i + 1);
+
+		if (type != spec[i].type)
+		{
+			char		text[128];
+
+			snprintf(text, sizeof(text),
+					 "column \"%s\" of pool_governor.%s has type %s, expected %s",
+					 spec[i].name, table, format_type_be(type),
+					 format_type_be(spec[i].type));
+			return set_problem(p, PGOV_BAD_COLUMN, NULL, spec[i].name, text);
+		}
+	}
+	return true;
+}
+
+static bool
+get_int4(HeapTuple tup, TupleDesc desc, int col, int *out)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
 
-	return isnull ? if_null : DatumGetInt64(d);
+	if (!isnull)
+		*out = DatumGetInt32(d);
+	return !isnull;
 }
 
+/* An interval in milliseconds, saturated: months count 30 days. */
+static int64
+interval_ms(const Interval *iv)
+{
+	double		ms = ((double) iv->month * DAYS_PER_MONTH + iv->day) *
+		(double) SECS_PER_DAY * 1000.0 + (double) iv->time / 1000.0;
+
+	if (ms >= (double) PG_INT64_MAX)
+		return PG_INT64_MAX;
+	if (ms <= (double) PG_INT64_MIN)
+		return PG_INT64_MIN;
+	return (int64) ms;
+}
+
+static int
+tenant_cmp(const void *a, const void *b)
+{
+	return strcmp(((const PgovTenantDef *) a)->name,
+				  ((const PgovTenantDef *) b)->name);
+}
+
+static const char *tenants_query =
+"SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout "
+"FROM pool_governor.tenants";
+static const char *rules_query =
+"SELECT id, priority, tenant, role_name, database_name, application_name, client_addr "
+"FROM pool_governor.rules";
+
 /*
- * Reads the configuration tables into cfg (palloc'd in the current memory
- * context) and validates them.  Caller is connected to SPI.  Each query
- * takes a fresh snapshot (read_only = false), so a load that waited for the
- * load lock sees every commit before it.  Returns false
- * and fills *problem when the configuration is not valid.
+ * Reads both tables, under the caller's active snapshot, into cfg (allocated
+ * in the caller's memory context).  Caller is connected to SPI.  Returns
+ * false with *p filled when a value cannot be used.
  */
-bool
-pgov_read_config(PgovConfig *cfg, PgovProblem *problem)
+static bool
+read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 {
 	TupleDesc	desc;
 	uint64		i;
-	int			ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->capacity = pgov_capacity();
+	strlcpy(cfg->default_tenant, pgov_default_tenant, NAMEDATALEN);
 
-	ret = SPI_execute("SELECT name, max_connections::int8, "
-					  "reserved_connections::int8, max_waiting::int8, "
-					  "(extract(epoch FROM wait_timeout) * 1000)::int8 "
-					  "FROM pool_governor.tenants ORDER BY name",
-					  false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read pool_governor.tenants: SPI_execute returned %d", ret);
+	if (SPI_execute(tenants_query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pool_governor.tenants");
 	desc = SPI_tuptable->tupdesc;
+	if (!check_columns(desc, "tenants", tenant_columns, lengthof(tenant_columns), p))
+		return false;
 	cfg->ntenants = (int) SPI_processed;
-	cfg->tenants = palloc0(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
+	cfg->tenants = MemoryContextAllocZero(mcxt, sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		PgovTenantDef *t = &cfg->tenants[i];
-		char	   *name = get_text(tup, desc, 1);
+		char	   *name = SPI_getvalue(tup, desc, 1);
+		bool		isnull;
+		Datum		d;
 
-		if (strlen(name) >= NAMEDATALEN)
-		{
-			memset(problem, 0, sizeof(*problem));
-			problem->code = PGOV_BAD_TENANT_NAME;
-			strlcpy(problem->text, name, sizeof(problem->text));
-			return false;
-		}
+		if (name == NULL)
+			return set_problem(p, PGOV_MISSING_VALUE, NULL, "name", "tenants");
+		if (strlen(name) == 0 || strlen(name) >= NAMEDATALEN)
+			return set_problem(p, PGOV_BAD_TENANT_NAME, NULL, "name", name);
 		strlcpy(t->name, name, NAMEDATALEN);
-		t->max_connections = (int) get_int(tup, desc, 2, PGOV_NO_CAP);
-		if (t->max_connections < 0 && get_int(tup, desc, 2, 0) < 0)
+		if (!get_int4(tup, desc, 2, &t->max_connections))
+			t->max_connections = PGOV_NO_CAP;
+		else if (t->max_connections < 0)
 		{
 			/* a negative cap, not SQL NULL: say so with its value */
-			memset(problem, 0, sizeof(*problem));
-			problem->code = PGOV_NEGATIVE_VALUE;
-			strlcpy(problem->tenant, t->name, sizeof(problem->tenant));
-			problem->field = "max_connections";
-			problem->value = t->max_connections;
+			set_problem(p, PGOV_NEGATIVE_VALUE, t->name, "max_connections", NULL);
+			p->value = t->max_connections;
 			return false;
 		}
-		t->reserved_connections = (int) get_int(tup, desc, 3, 0);
-		t->max_waiting = (int) get_int(tup, desc, 4, 0);
-		t->wait_timeout_ms = get_int(tup, desc, 5, 0);
+		if (!get_int4(tup, desc, 3, &t->reserved_connections))
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "reserved_connections", NULL);
+		if (!get_int4(tup, desc, 4, &t->max_waiting))
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "max_waiting", NULL);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (isnull)
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
+		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
 	}
+	if (cfg->ntenants > 1)
+		qsort(cfg->tenants, cfg->ntenants, sizeof(PgovTenantDef), tenant_cmp);
 
-	ret = SPI_execute("SELECT id, priority, tenant, role_name, database_name, "
-					  "application_name, host(client_addr) || '/' || masklen(client_addr) "
-					  "FROM pool_governor.rules ORDER BY priority, id",
-					  false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read pool_governor.rules: SPI_execute returned %d", ret);
+	if (SPI_execute(rules_query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pool_governor.rules");
 	desc = SPI_tuptable->tupdesc;
+	if (!check_columns(desc, "rules", rule_columns, lengthof(rule_columns), p))
+		return false;
 	cfg->nrules = (int) SPI_processed;
-	cfg->rules = palloc0(sizeof(PgovRule) * Max(cfg->nrules, 1));
-	cfg->rule_tenants = palloc0(sizeof(char *) * Max(cfg->nrules, 1));
+	cfg->rules = MemoryContextAllocZero(mcxt, sizeof(PgovRule) * Max(cfg->nrules, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
-
-		cfg->rule_tenants[i] = get_text(tup, desc, 3);
-		if (!pgov_rule_build(&cfg->rules[i], get_int(tup, desc, 1, 0),
-							 (int) get_int(tup, desc, 2, 0),
-							 get_text(tup, desc, 4), get_text(tup, desc, 5),
-							 get_text(tup, desc, 6), get_text(tup, desc, 7),
-							 problem))
-			return false;
-	}
-
-	if (!pgov_validate_config(cfg->tenants, cfg->ntenants,
-							  (const char *const *) cfg->rule_tenants,
-							  cfg->rules, cfg->nrules, cfg->capacity,
-							  pgov_max_tenants, pgov_max_rules, problem))
-		return false;
-
-	/*
-	 * Already in (priority, id) order from the query.  Resolve each rule's
-	 * tenant, and each +group to its role OID so that logins match by OID;
-	 * a group created later is picked up by the worker's periodic re-read,
-	 * since the resolved OID is part of what it compares.
-	 */
-	for (i = 0; i < (uint64) cfg->nrules; i++)
-	{
 		PgovRule   *r = &cfg->rules[i];
+		bool		isnull;
+		int64		id;
+		int			priority;
+		char	   *tenant;
+		int			t;
 
-		r->tenant = pgov_find_tenant(cfg->tenants, cfg->ntenants,
-									 cfg->rule_tenants[i]);
+		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		if (isnull)
+			return set_problem(p, PGOV_MISSING_VALUE, NULL, "id", "rules");
+		if (!get_int4(tup, desc, 2, &priority))
+		{
+			set_problem(p, PGOV_MISSING_VALUE, NULL, "priority", "rules");
+			p->rule_id = id;
+			return false;
+		}
+		tenant = SPI_getvalue(tup, desc, 3);
+		if (tenant == NULL)
+		{
+			set_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "rules");
+			p->rule_id = id;
+			return false;
+		}
+		if (!pgov_rule_build(r, id, priority,
+							 SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5),
+							 SPI_getvalue(tup, desc, 6), SPI_getvalue(tup, desc, 7),
+							 p))
+			return false;
+		t = pgov_find_tenant(cfg->tenants, cfg->ntenants, tenant);
+		if (t < 0)
+		{
+			set_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
+			p->rule_id = id;
+			return false;
+		}
+		r->tenant = t;
+		/* +group rules match by the group's OID, resolved now */
 		if (r->has_role && r->role_is_group)
 			r->group_oid = get_role_oid(r->role_name, true);
 	}
-
-	cfg->hash = hash_bytes((const unsigned char *) cfg->tenants,
-						   sizeof(PgovTenantDef) * cfg->ntenants);
-	cfg->hash = hash_combine(cfg->hash,
-							 hash_bytes((const unsigned char *) cfg->rules,
-										sizeof(PgovRule) * cfg->nrules));
-	cfg->hash = hash_combine(cfg->hash,
-							 hash_bytes((const unsigned char *) pgov_default_tenant,
-										strlen(pgov_default_tenant)));
-	cfg->hash = hash_combine(cfg->hash, (uint32) cfg->capacity);
+	pgov_sort_rules(cfg->rules, cfg->nrules);
 	return true;
 }
 
-/*
- * Logins admitted before any configuration was loaded are placed in their
- * tenants now.  Classification may read the catalogs (group membership), so
- * it happens outside our locks, slot by slot.
- */
-static void
-classify_early_logins(void)
+/* Validates cfg against the limits in force now. */
+static bool
+validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 {
+	PgovLimits	limits;
+	const char **names = palloc(sizeof(char *) * Max(cfg->nrules, 1));
 	int			i;
+	bool		ok;
 
-	for (i = 0; i < pgov_nslots; i++)
-	{
-		PgovSlot   *s = &pgov_slots[i];
-		PgovWho		who;
-		int			pid;
-		int			tenant;
-		int64		rule_id;
-		uint64		gen;
-
-		LWLockAcquire(pgov->lock, LW_SHARED);
-		if (pgov->unclassified == 0)
-		{
-			LWLockRelease(pgov->lock);
-			return;
-		}
-		pid = s->pid;
-		who = s->who;
-		if (pid == 0 || s->state != PGOV_SLOT_GOVERNED ||
-			s->tenant != PGOV_TENANT_UNCLASSIFIED)
-		{
-			LWLockRelease(pgov->lock);
-			continue;
-		}
-		LWLockRelease(pgov->lock);
-
-		LWLockAcquire(pgov->config_lock, LW_SHARED);
-		gen = pgov->generation;
-		tenant = pgov_classify_who(&who, &rule_id);
-		LWLockRelease(pgov->config_lock);
-		if (tenant < 0)
-			continue;
-
-		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-		if (s->pid == pid && s->state == PGOV_SLOT_GOVERNED &&
-			s->tenant == PGOV_TENANT_UNCLASSIFIED && pgov->generation == gen)
-		{
-			s->tenant = tenant;
-			s->rule_id = rule_id;
-			pgov->unclassified--;
-			pgov_tenant_count(&pgov_tenants[tenant], 1, GetCurrentTimestamp());
-			pgov_tenants[tenant].admitted++;
-		}
-		LWLockRelease(pgov->lock);
-	}
+	for (i = 0; i < cfg->nrules; i++)
+		names[i] = cfg->tenants[cfg->rules[i].tenant].name;
+	limits.capacity = capacity;
+	limits.max_tenants = pgov_max_tenants;
+	limits.extra_tenants = pgov_tenant_entries_for(cfg) - cfg->ntenants;
+	limits.max_rules = pgov_max_rules;
+	limits.max_wait_ms = (int64) AuthenticationTimeout * 1000;
+	ok = pgov_validate_config(cfg->tenants, cfg->ntenants, names, cfg->rules,
+							  cfg->nrules, &limits, p);
+	pfree(names);
+	return ok;
 }
 
 /*
- * Reads, validates and publishes the committed configuration.  Caller is in
- * a transaction in pool_governor.database.  A bad configuration is reported
- * at elevel (ERROR for reload(), WARNING for the worker) and the published
- * one stays.  With only_if_changed, an unchanged configuration is not
- * published again.  Returns the generation in force afterwards.
+ * Makes a configuration that was valid when written fit the server as it is
+ * now (after a restart with a smaller max_connections, or a lowered
+ * pool_governor.capacity): caps stay, and reserves that no longer fit are
+ * scaled down (pgov_scale_reserves).  Returns the problem level, with why
+ * filled when it is not NONE.
  */
-uint64
-pgov_load_config(int elevel, bool only_if_changed)
+PgovProblemLevel
+pgov_fit_config(PgovConfig *cfg, char *why, size_t len)
 {
+	int			capacity = pgov_capacity();
+	int			sum;
+
+	cfg->capacity = capacity;
+	if (pgov_tenant_entries_for(cfg) > pgov_max_tenants || cfg->nrules > pgov_max_rules)
+	{
+		snprintf(why, len,
+				 "the configuration has %d tenants and %d rules, more than pool_governor.max_tenants (%d) or max_rules (%d) allow; no limits are enforced",
+				 cfg->ntenants, cfg->nrules, pgov_max_tenants, pgov_max_rules);
+		cfg->ntenants = 0;
+		cfg->nrules = 0;
+		return PGOV_PROBLEM_CRITICAL;
+	}
+	sum = pgov_scale_reserves(cfg->tenants, cfg->ntenants, capacity);
+	if (sum > capacity)
+	{
+		snprintf(why, len,
+				 "the tenants reserve %d seats but the governed capacity is %d: caps are enforced and every reserve is scaled by %d/%d; lower reserved_connections or raise max_connections",
+				 sum, capacity, capacity, sum);
+		return PGOV_PROBLEM_CRITICAL;
+	}
+	why[0] = '\0';
+	return PGOV_PROBLEM_NONE;
+}
+
+/* Reads the tables under one fresh snapshot.  Caller is in a transaction
+ * and connected to SPI. */
+static bool
+read_committed(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
+{
+	bool		ok;
+
+	/* our own earlier commands (a trigger's statement) must be visible */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	ok = read_tables(cfg, mcxt, p);
+	PopActiveSnapshot();
+	return ok;
+}
+
+/*
+ * The worker's load: reads the committed tables, validates them and, when
+ * they differ from the configuration in force, publishes them and writes
+ * the snapshot file.  A configuration that cannot be read (a damaged or
+ * altered table: any error) or is invalid is refused with one WARNING per
+ * distinct problem; the last good one stays.  Caller is in a transaction.
+ */
+static char *published_bytes = NULL;
+static Size published_len = 0;
+static char last_warning[PGOV_PROBLEM_LEN] = "";
+
+static void
+refuse_load(uint64 ticket, const char *text)
+{
+	uint64		current;
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	current = pgov->generation;
+	LWLockRelease(pgov->lock);
+	if (strcmp(text, last_warning) != 0)
+	{
+		ereport(WARNING,
+				(errmsg("pool_governor refused its configuration; generation " UINT64_FORMAT " stays in force",
+						current),
+				 errdetail_internal("%s", text)));
+		strlcpy(last_warning, text, sizeof(last_warning));
+		pgov_event_add(PGOV_EV_CONFIG_REFUSED, NULL, NULL, "%s", text);
+		pgov_set_problem(PGOV_PROBLEM_WARNING, text);
+	}
+	pgov_load_end(ticket, false, text);
+}
+
+void
+pgov_load_config(void)
+{
+	MemoryContext mcxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	uint64		ticket = pgov_load_begin();
 	PgovConfig	cfg;
 	PgovProblem problem;
+	char		text[PGOV_PROBLEM_LEN];
+	char		why[PGOV_PROBLEM_LEN];
+	bool		ok = false;
+	bool		failed = false;
+	PgovProblemLevel level;
+	char	   *bytes;
+	Size		len;
 	uint64		generation;
-	uint64		current;
-	uint32		current_hash;
-	char		text[PGOV_DETAIL_LEN];
 
-	SPI_connect();
-	/* loads one at a time, each seeing every commit before it */
-	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(PGOV_LOAD_LOCK_KEY));
+	if (published_bytes == NULL)
+		published_bytes = pgov_snapshot_bytes(&published_len);
 
-	LWLockAcquire(pgov->config_lock, LW_SHARED);
-	current = pgov->generation;
-	current_hash = pgov->config_hash;
-	LWLockRelease(pgov->config_lock);
-
-	if (!pgov_read_config(&cfg, &problem))
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(mcxt);
+	PG_TRY();
 	{
+		SPI_connect();
+		ok = read_committed(&cfg, mcxt, &problem);
 		SPI_finish();
-		pgov_format_problem(&problem, text, sizeof(text));
-		pgov_event_add(PGOV_EV_CONFIG_REFUSED, problem.tenant[0] ? problem.tenant : NULL,
-					   NULL, "%s", text);
-		if (elevel < ERROR)
-			ereport(elevel,
-					(errmsg("pool_governor refused its configuration; generation " UINT64_FORMAT " stays in force",
-							current)));
-		pgov_report_problem(elevel, &problem);
-		return current;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(mcxt);
+		CurrentResourceOwner = owner;
 	}
-
-	if (only_if_changed && current != 0 && cfg.hash == current_hash)
+	PG_CATCH();
 	{
-		SPI_finish();
-		return current;
-	}
+		ErrorData  *edata;
 
-	generation = pgov_publish(&cfg, pgov_default_tenant);
-	SPI_finish();
-	if (generation == 0)
+		MemoryContextSwitchTo(mcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(mcxt);
+		CurrentResourceOwner = owner;
+		snprintf(text, sizeof(text), "the configuration tables cannot be read: %s",
+				 edata->message);
+		FreeErrorData(edata);
+		failed = true;
+	}
+	PG_END_TRY();
+
+	if (failed)
 	{
-		int			in_use = 0;
-		int			i;
-
-		LWLockAcquire(pgov->lock, LW_SHARED);
-		for (i = 0; i < pgov->ntenants; i++)
-			if (pgov_tenants[i].in_use && !pgov_tenants[i].configured)
-				in_use++;
-		LWLockRelease(pgov->lock);
-		memset(&problem, 0, sizeof(problem));
-		problem.code = PGOV_TOO_MANY_TENANTS;
-		problem.value = cfg.ntenants + in_use;
-		problem.limit = pgov_max_tenants;
-		pgov_format_problem(&problem, text, sizeof(text));
-		pgov_event_add(PGOV_EV_CONFIG_REFUSED, NULL, NULL, "%s", text);
-		pgov_report_problem(elevel, &problem);
-		return current;
+		refuse_load(ticket, text);
+		return;
+	}
+	if (ok && !validate(&cfg, INT_MAX, &problem))
+		ok = false;
+	if (!ok)
+	{
+		format_problem(&problem, text, sizeof(text));
+		refuse_load(ticket, text);
+		return;
 	}
 
-	classify_early_logins();
+	/* valid but for reserves above the capacity: enforce it, scaled */
+	level = pgov_fit_config(&cfg, why, sizeof(why));
+	last_warning[0] = '\0';
+
+	bytes = pgov_config_bytes(&cfg, &len);
+	if (published_bytes != NULL && len == published_len &&
+		memcmp(bytes, published_bytes, len) == 0)
+	{
+		/* nothing changed: no new generation, but the problem may have */
+		pfree(bytes);
+		pgov_set_problem(level, why);
+		pgov_load_end(ticket, true, NULL);
+		return;
+	}
+
+	generation = pgov_publish(&cfg, level, why);
+	pgov_snapshot_write(&cfg, generation);
+	if (published_bytes)
+		pfree(published_bytes);
+	published_bytes = MemoryContextAlloc(TopMemoryContext, len);
+	memcpy(published_bytes, bytes, len);
+	published_len = len;
+	pfree(bytes);
+
+	if (level != PGOV_PROBLEM_NONE)
+		ereport(LOG, (errmsg("pool_governor: %s", why)));
 	pgov_event_add(PGOV_EV_CONFIG_LOADED, NULL, NULL,
 				   "generation " UINT64_FORMAT ": %d tenants, %d rules, capacity %d",
 				   generation, cfg.ntenants, cfg.nrules, cfg.capacity);
-	return generation;
+	pgov_load_end(ticket, true, NULL);
+}
+
+/*
+ * The extension is gone from pool_governor.database (DROP EXTENSION): its
+ * configuration must not stay enforced, invisible and unchangeable.  The
+ * default tenant alone, with no cap, is published and the snapshot file
+ * removed.
+ */
+void
+pgov_unpublish(void)
+{
+	PgovConfig	cfg;
+	char	   *bytes;
+	Size		len;
+	uint64		generation;
+
+	if (published_bytes == NULL)
+		published_bytes = pgov_snapshot_bytes(&published_len);
+	memset(&cfg, 0, sizeof(cfg));
+	strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+	cfg.capacity = pgov_capacity();
+	bytes = pgov_config_bytes(&cfg, &len);
+	if (published_bytes == NULL ||
+		(len == published_len && memcmp(bytes, published_bytes, len) == 0))
+	{
+		pfree(bytes);
+		return;
+	}
+	generation = pgov_publish(&cfg, PGOV_PROBLEM_NONE, NULL);
+	pgov_snapshot_remove();
+	pfree(published_bytes);
+	published_bytes = NULL;
+	pfree(bytes);
+	ereport(LOG,
+			(errmsg("pool_governor: the extension is not installed in database \"%s\"; its configuration is no longer enforced (generation " UINT64_FORMAT ")",
+					pgov_database, generation),
+			 errhint("Run CREATE EXTENSION pool_governor in database \"%s\" to configure limits again.",
+					 pgov_database)));
 }
 
 static void
@@ -449,14 +699,42 @@ pgov_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * AFTER ... FOR EACH STATEMENT on both configuration tables: refuses a
- * statement that leaves the configuration invalid, and asks for the worker
- * to load it when the transaction commits.
+ * A rule placed by application_name alone can be claimed by any role, as
+ * the client chooses that name: say so when it leads to reserved seats.
+ */
+static void
+notice_unsafe_rules(const PgovConfig *cfg)
+{
+	int			i;
+
+	for (i = 0; i < cfg->nrules; i++)
+	{
+		const PgovRule *r = &cfg->rules[i];
+		const PgovTenantDef *t = &cfg->tenants[r->tenant];
+
+		if (r->has_application && !r->has_role && !r->has_client_addr &&
+			t->reserved_connections > 0)
+		{
+			ereport(NOTICE,
+					(errmsg("rule %lld places logins in tenant \"%s\" by application_name alone",
+							(long long) r->id, t->name),
+					 errdetail("Any role that can log in can send application_name \"%s\" and take the %d seats reserved for \"%s\".",
+							   r->application_name, t->reserved_connections, t->name),
+					 errhint("Add role_name (a role or +group) to the rule.")));
+			return;
+		}
+	}
+}
+
+/*
+ * AFTER ... FOR EACH STATEMENT on both configuration tables: serializes
+ * writers, refuses a statement that leaves the configuration invalid, and
+ * asks the worker to load it when the transaction commits.
  */
 Datum
 pgov_config_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	MemoryContext mcxt = CurrentMemoryContext;
 	PgovConfig	cfg;
 	PgovProblem problem;
 	bool		ok;
@@ -466,11 +744,19 @@ pgov_config_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("pool_governor.config_trigger() must be called as a trigger")));
 
+	/* one writer at a time, to commit: the next sees this one's rows */
+	LockDatabaseObject(ExtensionRelationId,
+					   get_extension_oid("pool_governor", false), 0,
+					   ExclusiveLock);
+
 	SPI_connect();
-	ok = pgov_read_config(&cfg, &problem);
+	ok = read_committed(&cfg, mcxt, &problem);
 	SPI_finish();
+	if (ok)
+		ok = validate(&cfg, pgov_capacity(), &problem);
 	if (!ok)
-		pgov_report_problem(ERROR, &problem);
+		report_problem(ERROR, &problem);
+	notice_unsafe_rules(&cfg);
 
 	if (!xact_callback_registered)
 	{
@@ -478,19 +764,71 @@ pgov_config_trigger(PG_FUNCTION_ARGS)
 		xact_callback_registered = true;
 	}
 	wake_at_commit = true;
-
-	(void) trigdata;
 	return PointerGetDatum(NULL);
 }
 
-/* pool_governor.reload(): apply the committed configuration now. */
+/* Has this transaction written (or locked for writing) a configuration
+ * table?  Triggers may have been disabled, so ask the lock manager. */
+static bool
+changed_in_this_transaction(void)
+{
+	const char *tables[] = {"tenants", "rules"};
+	int			i;
+
+	for (i = 0; i < lengthof(tables); i++)
+	{
+		Oid			relid = get_relname_relid(tables[i],
+											  get_namespace_oid("pool_governor", false));
+
+		if (OidIsValid(relid))
+		{
+			Relation	rel = RelationIdGetRelation(relid);
+			bool		locked = CheckRelationLockedByMe(rel, RowExclusiveLock, true);
+
+			RelationClose(rel);
+			if (locked)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * pool_governor.reload(): has the worker load the committed configuration
+ * now, and returns the generation in force.
+ */
 Datum
 pgov_reload(PG_FUNCTION_ARGS)
 {
+	uint64		ticket;
+	uint64		generation;
+	bool		ok;
+	char		problem[PGOV_PROBLEM_LEN];
+
 	if (pgov == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pool_governor is not loaded"),
 				 errhint("Add pool_governor to shared_preload_libraries and restart the server.")));
-	PG_RETURN_INT64((int64) pgov_load_config(ERROR, false));
+	if (wake_at_commit || changed_in_this_transaction())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot reload the configuration in a transaction that changed it"),
+				 errdetail("Only committed configuration is enforced."),
+				 errhint("Commit first: a committed change is applied without reload().")));
+
+	ticket = pgov_request_load();
+	if (!pgov_wait_load(ticket, PGOV_RELOAD_TIMEOUT_MS, &ok, problem, &generation))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not reload the configuration: the pool_governor worker did not answer within %d s",
+						PGOV_RELOAD_TIMEOUT_MS / 1000),
+				 errhint("pool_governor.health shows the worker's pid; the server log says why it is not running.")));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool_governor refused the committed configuration"),
+				 errdetail_internal("%s", problem),
+				 errhint("Generation " UINT64_FORMAT " stays in force.", generation)));
+	PG_RETURN_INT64((int64) generation);
 }

@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include <sys/socket.h>
+
 #include "fmgr.h"
 
 #include "state.h"
@@ -38,14 +40,22 @@ extern const char *pgov_mode_name(int mode);
 
 /* admission.c */
 extern void pgov_install_auth_hook(void);
-extern int	pgov_classify_who(const PgovWho *who, int64 *rule_id);
+extern void pgov_role_groups(Oid roleid, PgovGroups *groups);
+extern void pgov_who_set_addr(PgovWho *who, const struct sockaddr_storage *ss);
 
 /* config.c */
-extern bool pgov_read_config(PgovConfig *cfg, PgovProblem *problem);
-extern void pgov_report_problem(int elevel, const PgovProblem *problem);
-extern void pgov_format_problem(const PgovProblem *problem, char *buf,
-								size_t len);
-extern uint64 pgov_load_config(int elevel, bool only_if_changed);
+extern PgovProblemLevel pgov_fit_config(PgovConfig *cfg, char *why,
+										size_t len);
+extern void pgov_load_config(void);
+extern void pgov_unpublish(void);
+
+/* snapshot.c */
+extern char *pgov_config_bytes(const PgovConfig *cfg, Size *len);
+extern void pgov_snapshot_write(const PgovConfig *cfg, uint64 generation);
+extern void pgov_snapshot_remove(void);
+extern bool pgov_snapshot_read(PgovConfig *cfg, uint64 *generation,
+							   char *problem, size_t problem_len);
+extern char *pgov_snapshot_bytes(Size *len);
 
 /* worker.c */
 extern void pgov_register_worker(void);

@@ -3,61 +3,87 @@
  * state.c
  *		pool_governor's shared memory and every operation that changes it.
  *
+ * The seat board (seats.c) is a pure state machine; this file is its only
+ * caller, and the only code that changes shared memory: the hook, the
+ * loader, the worker and the views ask it.
+ *
  * Locking protocol
  * ----------------
  * pgov->config_lock guards the published rules (pgov_rules, pgov->nrules).
- *		Logins hold it SHARED while they classify themselves, which is the
- *		only O(rules) work on the login path; only a publication takes it
- *		EXCLUSIVE.
+ *		A login holds it SHARED while it classifies itself, the only O(rules)
+ *		work on the login path; only a publication takes it EXCLUSIVE.
+ *		Classification never reads a catalog: a role's memberships are
+ *		computed before the lock is taken (PgovGroups).
  *
- * pgov->lock guards the tenants (limits and counters), the backend slots and
- *		the totals in PgovShared.  The admission decision and the counter
- *		increment happen under one EXCLUSIVE hold, which is what makes the
- *		quota exact under any burst of logins.  Everything done under it is
- *		O(1) except publication and the views' snapshots, which copy arrays.
+ * pgov->lock guards the board (tenants, slots, totals) and the fields of
+ *		PgovShared marked "lock".  A login's decision and its counter update
+ *		are one EXCLUSIVE hold, which is what makes the quota exact under any
+ *		burst.  What a login does under it is O(1) but for one walk of
+ *		PostgreSQL's free PGPROC list, and only when it is about to wait.
+ *		Publication and the views' snapshots copy arrays under it.
  *
- * pgov->generation and the tenants' names are written holding both locks,
- *		so either lock is enough to read them.  A login classifies under
- *		config_lock, then admits under lock, and starts again if the
- *		generation moved in between.
+ * pgov->generation is written holding both locks, so either is enough to
+ *		read it.  A login classifies under config_lock, then decides under
+ *		lock and starts again if the generation moved in between.
  *
  * pgov->event_lock guards the event ring, pgov->history_lock the history
- *		ring (written only by the worker).  Neither is ever taken while
- *		holding another of our locks, except event_lock after lock is
- *		released; so there is no lock ordering to get wrong.
+ *		ring (written only by the worker).  Neither is taken while holding
+ *		another of our locks.
  *
- * Lock order when two are held: config_lock, then lock.  A login about to
- * wait calls HaveNFreeProcs() holding lock; that takes ProcStructLock, a
- * spinlock, which is always the innermost lock.
+ * Lock order when two are held: config_lock, then lock.  HaveNFreeProcs()
+ * takes ProcStructLock, a spinlock, always the innermost.
  *
- * Nothing under our locks may ereport(ERROR) or allocate: the exit callback
- * that gives a seat back needs these locks and runs during FATAL handling.
+ * Nothing under our locks may ereport(ERROR), allocate or read a catalog:
+ * the exit callback that gives a seat back needs these locks and runs
+ * during FATAL handling.
+ *
+ * Publication is done by the worker alone (and by the postmaster, from the
+ * snapshot file, before any backend exists), so there is one publisher and
+ * nothing for anyone else to serialize on.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <signal.h>
 #include <stdarg.h>
 
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "postmaster/postmaster.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "pool_governor.h"
 #include "state.h"
 
+StaticAssertDecl(PGOV_NAME_LEN == NAMEDATALEN,
+				 "policy.h's name length must be PostgreSQL's NAMEDATALEN");
+StaticAssertDecl(sizeof(Oid) == sizeof(uint32_t),
+				 "role OIDs are kept as uint32_t in the pure code");
+
 PgovShared *pgov = NULL;
-PgovTenant *pgov_tenants = NULL;
+PgovBoard	pgov_board;
 PgovRule   *pgov_rules = NULL;
-PgovSlot   *pgov_slots = NULL;
 PgovEvent  *pgov_events = NULL;
 PgovSample *pgov_samples = NULL;
 TimestampTz *pgov_tick_times = NULL;
-int			pgov_nslots = 0;
 
 #define PGOV_NUM_LWLOCKS 4
+
+/* Backend slots kept free beyond superuser_reserved_connections and the
+ * tenants' unused reserves before anyone may wait: waiters hold one each. */
+#define PGOV_WAIT_SLOT_MARGIN	2
+
+/* Tries to plan every session before a publication takes the locks. */
+#define PGOV_PLAN_ATTEMPTS		20
 
 static Size
 pgov_shmem_size(void)
@@ -81,10 +107,16 @@ pgov_shmem_request(void)
 	RequestNamedLWLockTranche("pool_governor", PGOV_NUM_LWLOCKS);
 }
 
+static void publish_locked(const PgovConfig *cfg, const PgovPlan *plan,
+						   uint64 generation, TimestampTz now);
+
 /*
  * Creates or attaches to the shared state.  After a crash the postmaster
- * makes a new segment and every backend is gone, so starting from zero
- * counters is exactly right.
+ * makes a new segment and every backend is gone, so zero counters are
+ * exactly right.  The configuration in force before the stop or crash comes
+ * back from the snapshot file before any login is accepted: the governor
+ * never starts open.  Without a file (a new installation) generation 0 is
+ * the default tenant alone, with no cap.
  */
 void
 pgov_shmem_startup(void)
@@ -97,22 +129,27 @@ pgov_shmem_startup(void)
 	pgov = ShmemInitStruct("pool_governor", pgov_shmem_size(), &found);
 
 	p = (char *) pgov + MAXALIGN(sizeof(PgovShared));
-	pgov_tenants = (PgovTenant *) p;
+	pgov_board.totals = &pgov->totals;
+	pgov_board.tenants = (PgovTenant *) p;
+	pgov_board.max_tenants = pgov_max_tenants;
 	p += MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant)));
 	pgov_rules = (PgovRule *) p;
 	p += MAXALIGN(mul_size(pgov_max_rules, sizeof(PgovRule)));
-	pgov_slots = (PgovSlot *) p;
+	pgov_board.slots = (PgovSlot *) p;
+	pgov_board.nslots = MaxBackends;
 	p += MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot)));
 	pgov_events = (PgovEvent *) p;
 	p += MAXALIGN(mul_size(pgov_event_log_size, sizeof(PgovEvent)));
 	pgov_tick_times = (TimestampTz *) p;
 	p += MAXALIGN(mul_size(pgov_history_size, sizeof(TimestampTz)));
 	pgov_samples = (PgovSample *) p;
-	pgov_nslots = MaxBackends;
 
 	if (!found)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche("pool_governor");
+		PgovConfig	cfg;
+		uint64		generation = 0;
+		char		problem[PGOV_PROBLEM_LEN];
 
 		memset(pgov, 0, pgov_shmem_size());
 		pgov->lock = &locks[0].lock;
@@ -120,294 +157,754 @@ pgov_shmem_startup(void)
 		pgov->event_lock = &locks[2].lock;
 		pgov->history_lock = &locks[3].lock;
 		ConditionVariableInit(&pgov->seat_cv);
+		ConditionVariableInit(&pgov->load_cv);
 		pg_atomic_init_u64(&pgov->hook_logins, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_total, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_max, 0);
 		for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 			pg_atomic_init_u64(&pgov->hook_hist[i], 0);
-		for (i = 0; i < pgov_max_tenants; i++)
+		pgov_board_init(&pgov_board);
+
+		problem[0] = '\0';
+		if (!pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
 		{
-			pgov_tenants[i].wait_head = -1;
-			pgov_tenants[i].wait_tail = -1;
+			memset(&cfg, 0, sizeof(cfg));
+			strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+			generation = 0;
 		}
-		for (i = 0; i < pgov_nslots; i++)
-			pgov_slots[i].wait_prev = pgov_slots[i].wait_next = -1;
+		LWLockAcquire(pgov->config_lock, LW_EXCLUSIVE);
+		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+		publish_locked(&cfg, NULL, generation, generation ? GetCurrentTimestamp() : 0);
+		if (problem[0])
+		{
+			pgov->problem_level = PGOV_PROBLEM_CRITICAL;
+			strlcpy(pgov->problem, problem, PGOV_PROBLEM_LEN);
+		}
+		LWLockRelease(pgov->lock);
+		LWLockRelease(pgov->config_lock);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Governed seats: the setting, or every slot not kept for superusers. */
+/* Governed seats as configured: the setting, or every max_connections slot
+ * PostgreSQL does not keep for its own reserves. */
 int
 pgov_capacity(void)
 {
 	if (pgov_capacity_setting >= 0)
-		return pgov_capacity_setting;
-	return Max(MaxConnections - ReservedBackends, 0);
+		return Min(pgov_capacity_setting, pgov_slot_limit());
+	return pgov_slot_limit();
+}
+
+/* max_connections slots a non-superuser can have. */
+int
+pgov_slot_limit(void)
+{
+	return Max(MaxConnections - PGOV_RESERVED_SLOTS, 0);
 }
 
 /*
- * Moves a tenant's connected count; caller holds lock EXCLUSIVE.  now (the
- * caller's clock, read before the lock) stamps a new peak.
+ * Membership test for +group rules.  Before the login's memberships are
+ * computed it answers "no" and notes that they were needed: the caller
+ * computes them (a catalog read, outside our locks) and classifies again.
  */
-void
-pgov_tenant_count(PgovTenant *t, int delta, TimestampTz now)
+static bool
+member_cb(void *ctx, const char *group, uint32_t group_oid)
 {
-	int			before = pgov_held(t->connected, t->reserved_connections);
+	PgovGroups *g = (PgovGroups *) ctx;
+	int			lo = 0,
+				hi;
 
-	t->connected += delta;
-	pgov->sum_held += pgov_held(t->connected, t->reserved_connections) - before;
-	if (t->connected > t->peak_connected)
+	if (!g->computed)
 	{
-		t->peak_connected = t->connected;
-		t->peak_at = now;
+		g->needed = true;
+		return false;
 	}
+	if (group_oid == InvalidOid)
+		return false;
+	hi = g->n - 1;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (g->oids[mid] == group_oid)
+			return true;
+		if (g->oids[mid] < group_oid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
 }
 
-/* Sets what a claimed slot holds (its who is set when claimed).  Caller
- * holds lock EXCLUSIVE. */
-void
-pgov_slot_fill(PgovSlot *slot, PgovSlotState state, int tenant, int64 rule_id)
+/* First matching rule's index in rules, or -1; false when memberships are
+ * needed first. */
+static bool
+classify_rules(const PgovRule *rules, int nrules, const PgovWho *who,
+			   PgovGroups *groups, int *rule)
 {
-	slot->state = state;
-	slot->tenant = tenant;
-	slot->rule_id = rule_id;
-	slot->wait_prev = slot->wait_next = -1;
-}
+	PgovLogin	login;
 
-void
-pgov_waiter_enqueue(PgovTenant *t, int slotno)
-{
-	PgovSlot   *s = &pgov_slots[slotno];
-
-	s->wait_prev = t->wait_tail;
-	s->wait_next = -1;
-	if (t->wait_tail >= 0)
-		pgov_slots[t->wait_tail].wait_next = slotno;
-	else
-		t->wait_head = slotno;
-	t->wait_tail = slotno;
-	t->waiting++;
-}
-
-void
-pgov_waiter_dequeue(PgovTenant *t, int slotno)
-{
-	PgovSlot   *s = &pgov_slots[slotno];
-
-	if (s->wait_prev >= 0)
-		pgov_slots[s->wait_prev].wait_next = s->wait_next;
-	else
-		t->wait_head = s->wait_next;
-	if (s->wait_next >= 0)
-		pgov_slots[s->wait_next].wait_prev = s->wait_prev;
-	else
-		t->wait_tail = s->wait_prev;
-	s->wait_prev = s->wait_next = -1;
-	t->waiting--;
-}
-
-/* A removed tenant's entry is freed once nothing refers to it any more. */
-static void
-tenant_maybe_free(PgovTenant *t)
-{
-	if (!t->configured && t->connected == 0 && t->waiting == 0)
-		t->in_use = false;
+	login.role_name = who->role_name;
+	login.database_name = who->database_name;
+	login.application_name = who->application_name;
+	login.addr = who->has_addr ? &who->addr : NULL;
+	groups->needed = false;
+	*rule = pgov_classify(rules, nrules, &login, member_cb, groups);
+	return !groups->needed;
 }
 
 /*
- * Gives back whatever slot slotno holds for process pid: a seat, a place in
- * a waiter queue, or an exempt count.  Returns false when the slot is not
- * (or no longer) pid's, so a second call gives nothing back twice.  Caller
- * holds lock EXCLUSIVE.
+ * Where the rules in force place a login.  Returns false when a +group rule
+ * needs the login's memberships: compute them (pgov_role_groups) and call
+ * again.
  */
 bool
-pgov_slot_release(int slotno, int pid, bool *was_waiting)
+pgov_classify_published(const PgovWho *who, PgovGroups *groups,
+						PgovPlace *place)
 {
-	PgovSlot   *s = &pgov_slots[slotno];
-	PgovTenant *t = s->tenant >= 0 ? &pgov_tenants[s->tenant] : NULL;
+	int			r;
+	bool		ok;
 
-	if (was_waiting)
-		*was_waiting = false;
-	if (s->pid == 0 || s->pid != pid)
-		return false;
-
-	switch (s->state)
+	LWLockAcquire(pgov->config_lock, LW_SHARED);
+	ok = classify_rules(pgov_rules, pgov->nrules, who, groups, &r);
+	place->generation = pgov->generation;
+	if (r >= 0)
 	{
-		case PGOV_SLOT_GOVERNED:
-			if (t)
-				pgov_tenant_count(t, -1, 0);
-			else if (s->tenant == PGOV_TENANT_UNCLASSIFIED)
-				pgov->unclassified--;
-			break;
-		case PGOV_SLOT_WAITING:
-			if (t)
-				pgov_waiter_dequeue(t, slotno);
-			if (was_waiting)
-				*was_waiting = true;
-			break;
-		case PGOV_SLOT_EXEMPT:
-			pgov->exempt_connected--;
-			break;
-		case PGOV_SLOT_FREE:
-			break;
+		place->tenant = pgov_rules[r].tenant;
+		place->rule_id = pgov_rules[r].id;
 	}
-	if (t)
-		tenant_maybe_free(t);
-	s->pid = 0;
-	s->state = PGOV_SLOT_FREE;
-	s->tenant = PGOV_TENANT_EXEMPT;
+	else
+	{
+		place->tenant = pgov->totals.default_tenant;
+		place->rule_id = 0;
+	}
+	LWLockRelease(pgov->config_lock);
+	return ok;
+}
+
+/*
+ * A login takes its slot, as governed-to-be or exempt.  Returns the pid of
+ * a backend that had left the slot without giving it back (reclaimed), or 0.
+ */
+int
+pgov_login_claim(int slotno, const PgovWho *who, TimestampTz now, bool exempt,
+				 bool ordinary)
+{
+	int			stale;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	stale = pgov_seat_claim(&pgov_board, slotno, MyProcPid, who, now);
+	if (exempt)
+		pgov_seat_exempt(&pgov_board, slotno, ordinary, now);
+	LWLockRelease(pgov->lock);
+
+	if (stale)
+		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
+					   "slot of process %d, which exited without returning it, reclaimed at login",
+					   stale);
+	return stale;
+}
+
+static bool
+have_free_slots(void *ctx, int n)
+{
+	return PGOV_HAVE_FREE_PROCS(n);
+}
+
+static const char *
+cap_text(int max_connections, char *buf, size_t len)
+{
+	if (max_connections == PGOV_NO_CAP)
+		return "no cap";
+	snprintf(buf, len, "cap %d", max_connections);
+	return buf;
+}
+
+/*
+ * Decides this login's slot: admitted, queued (or still queued) or refused,
+ * with the numbers in *v.  Returns false, deciding nothing, when the rules
+ * changed since place was computed: classify again.
+ */
+bool
+pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
+				  TimestampTz deadline_cap, PgovVerdict *v)
+{
+	PgovAsk		ask;
+	char		cap[32];
+
+	ask.tenant = place->tenant;
+	ask.rule_id = place->rule_id;
+	ask.generation = place->generation;
+	ask.now = GetCurrentTimestamp();
+	ask.capacity = pgov_capacity();
+	ask.slot_limit = pgov_slot_limit();
+	ask.monitor = (pgov_mode == PGOV_MODE_MONITOR);
+	ask.deadline_cap = deadline_cap;
+	ask.keep_free = PGOV_RESERVED_SLOTS + PGOV_WAIT_SLOT_MARGIN;
+	ask.have_free_slots = have_free_slots;
+	ask.ctx = NULL;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	if (pgov->generation != place->generation)
+	{
+		LWLockRelease(pgov->lock);
+		return false;
+	}
+	pgov_seat_decide(&pgov_board, slotno, &ask, v);
+	LWLockRelease(pgov->lock);
+
+	/* a waiter left its queue: the next one may fit now */
+	if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
+		ConditionVariableBroadcast(&pgov->seat_cv);
+
+	if (v->outcome == PGOV_SEAT_ADMITTED && v->after_wait)
+		pgov_event_add(PGOV_EV_ADMITTED_AFTER_WAIT, v->tenant, who,
+					   "admitted after waiting %d ms", v->waited_ms);
+	if (v->would_refuse)
+		pgov_event_add(PGOV_EV_WOULD_REFUSE, v->tenant, who,
+					   "monitor mode: would refuse (%s), %d connected",
+					   v->decision == PGOV_REFUSE_CAP ? "tenant at its cap" :
+					   v->decision == PGOV_REFUSE_QUEUE ? "earlier logins waiting" :
+					   "no shared seat free", v->connected);
+	if (v->outcome == PGOV_SEAT_REFUSED)
+		pgov_event_add(v->timed_out ? PGOV_EV_WAIT_TIMEOUT : PGOV_EV_REFUSED,
+					   v->tenant, who,
+					   "%d connected, %s, %d reserved, %d of %d seats held, %d waiting%s",
+					   v->connected, cap_text(v->max_connections, cap, sizeof(cap)),
+					   v->reserved, v->sum_held, v->capacity, v->waiting,
+					   v->timed_out ? ", wait timed out" : "");
 	return true;
 }
 
-/* Index of the in-use tenant called name, or -1.  Either lock suffices. */
-int
-pgov_find_tenant_locked(const char *name)
+/*
+ * Gives back what process pid holds in slotno (exit callback).  An
+ * abandoned wait is logged.
+ */
+void
+pgov_login_release(int slotno, int pid)
 {
-	int			i;
+	PgovReleased out;
+	bool		released;
 
-	for (i = 0; i < pgov->ntenants; i++)
-		if (pgov_tenants[i].in_use && strcmp(pgov_tenants[i].name, name) == 0)
-			return i;
-	return -1;
-}
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	released = pgov_seat_release(&pgov_board, slotno, pid, &out);
+	LWLockRelease(pgov->lock);
 
-static void
-tenant_apply(PgovTenant *t, const PgovTenantDef *def)
-{
-	int			before = pgov_held(t->connected, t->reserved_connections);
-
-	t->configured = true;
-	t->max_connections = def->max_connections;
-	t->reserved_connections = def->reserved_connections;
-	t->max_waiting = def->max_waiting;
-	t->wait_timeout_ms = def->wait_timeout_ms;
-	pgov->sum_held += pgov_held(t->connected, t->reserved_connections) - before;
-}
-
-static int
-tenant_allocate(const char *name, TimestampTz now)
-{
-	int			i;
-
-	for (i = 0; i < pgov_max_tenants; i++)
-	{
-		PgovTenant *t = &pgov_tenants[i];
-		uint32		incarnation = t->incarnation + 1;
-
-		if (t->in_use)
-			continue;
-		memset(t, 0, sizeof(*t));
-		t->in_use = true;
-		t->incarnation = incarnation;
-		strlcpy(t->name, name, NAMEDATALEN);
-		t->wait_head = t->wait_tail = -1;
-		t->stats_reset = now;
-		pgov->ntenants = Max(pgov->ntenants, i + 1);
-		return i;
-	}
-	return -1;
+	if (!released)
+		return;
+	if (out.state == PGOV_SLOT_GOVERNED || out.state == PGOV_SLOT_WAITING ||
+		out.state == PGOV_SLOT_EXEMPT)
+		ConditionVariableBroadcast(&pgov->seat_cv);
+	if (out.state == PGOV_SLOT_WAITING)
+		pgov_event_add(PGOV_EV_WAIT_ABANDONED, out.tenant, &out.who,
+					   "login left while waiting for a seat");
 }
 
 /*
- * Makes cfg the configuration every new login is judged by, keeping the
- * counters of tenants that stay and letting removed ones drain.  The
- * default tenant always exists: when the tables do not name it, it is
- * published with no cap and no reserve.  Returns the new generation, or 0
- * when the tenants would not fit in pool_governor.max_tenants alongside the
- * removed ones still draining (nothing is changed then).
+ * Makes cfg the configuration in force under generation, placing each
+ * governed session by plan (NULL: no session is planned).  Caller holds
+ * config_lock and lock EXCLUSIVE.  Nothing here can fail: the tenants'
+ * count was checked against max_tenants when cfg was validated.
  */
-uint64
-pgov_publish(const PgovConfig *cfg, const char *default_tenant)
+static void
+publish_locked(const PgovConfig *cfg, const PgovPlan *plan, uint64 generation,
+			   TimestampTz now)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	PgovTenantDef dflt;
 	int			map[PGOV_MAX_TENANTS_LIMIT];
-	int			nnew = 0;
-	int			nfree = 0;
 	int			i;
-	bool		need_default;
-	uint64		generation;
 
-	need_default = pgov_find_tenant(cfg->tenants, cfg->ntenants, default_tenant) < 0;
-	memset(&dflt, 0, sizeof(dflt));
-	strlcpy(dflt.name, default_tenant, NAMEDATALEN);
-	dflt.max_connections = PGOV_NO_CAP;
-
-	LWLockAcquire(pgov->config_lock, LW_EXCLUSIVE);
-	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-
-	/* will the new tenants fit beside the ones that stay or drain? */
-	for (i = 0; i < cfg->ntenants + (need_default ? 1 : 0); i++)
-	{
-		const PgovTenantDef *def = i < cfg->ntenants ? &cfg->tenants[i] : &dflt;
-
-		if (pgov_find_tenant_locked(def->name) < 0)
-			nnew++;
-	}
-	for (i = 0; i < pgov_max_tenants; i++)
-		if (!pgov_tenants[i].in_use)
-			nfree++;
-	if (nnew > nfree)
-	{
-		LWLockRelease(pgov->lock);
-		LWLockRelease(pgov->config_lock);
-		return 0;
-	}
-
-	for (i = 0; i < pgov->ntenants; i++)
-		pgov_tenants[i].configured = false;
-
-	for (i = 0; i < cfg->ntenants + (need_default ? 1 : 0); i++)
-	{
-		const PgovTenantDef *def = i < cfg->ntenants ? &cfg->tenants[i] : &dflt;
-		int			idx = pgov_find_tenant_locked(def->name);
-
-		if (idx < 0)
-			idx = tenant_allocate(def->name, now);
-		Assert(idx >= 0);
-		tenant_apply(&pgov_tenants[idx], def);
-		if (i < cfg->ntenants)
-			map[i] = idx;
-	}
-
-	/* removed tenants: free when empty, otherwise drain without limits */
-	for (i = 0; i < pgov->ntenants; i++)
-	{
-		PgovTenant *t = &pgov_tenants[i];
-
-		if (!t->in_use || t->configured)
-			continue;
-		t->max_connections = PGOV_NO_CAP;
-		t->reserved_connections = 0;
-		t->max_waiting = 0;
-		t->wait_timeout_ms = 0;
-		tenant_maybe_free(t);
-	}
-
-	/* sum_held from scratch: the reserves changed */
-	pgov->sum_held = 0;
-	for (i = 0; i < pgov->ntenants; i++)
-		if (pgov_tenants[i].in_use)
-			pgov->sum_held += pgov_held(pgov_tenants[i].connected,
-										pgov_tenants[i].reserved_connections);
-
+	if (!pgov_board_publish(&pgov_board, cfg->tenants, cfg->ntenants,
+							cfg->default_tenant, plan, generation, now, map))
+		elog(PANIC, "pool_governor: a validated configuration did not fit");
 	for (i = 0; i < cfg->nrules; i++)
 	{
 		pgov_rules[i] = cfg->rules[i];
 		pgov_rules[i].tenant = map[cfg->rules[i].tenant];
 	}
 	pgov->nrules = cfg->nrules;
-	pgov->config_hash = cfg->hash;
-	pgov->generation++;
+	pgov->generation = generation;
 	pgov->loaded_at = now;
-	generation = pgov->generation;
+}
 
+/* Tenant entries cfg needs in shared memory: the one count that the write
+ * trigger and the loader both check against max_tenants. */
+int
+pgov_tenant_entries_for(const PgovConfig *cfg)
+{
+	return pgov_tenant_entries_needed(cfg->tenants, cfg->ntenants,
+									  cfg->default_tenant);
+}
+
+/*
+ * Makes cfg (validated) the configuration in force, as the next generation,
+ * and moves every live governed session to the tenant cfg places it in.
+ * The placement is computed outside the locks (it may read a role's
+ * memberships) for the sessions alive then; if more logged in meanwhile,
+ * they are planned in another pass, so that normally every session moves
+ * within the same critical section that publishes.  A session still
+ * unplanned after that keeps its old generation and is moved by the
+ * worker's next pgov_sync_sessions().  Worker only.
+ */
+uint64
+pgov_publish(const PgovConfig *cfg, PgovProblemLevel level, const char *problem)
+{
+	int			nslots = pgov_board.nslots;
+	PgovPlan   *plan = palloc0(sizeof(PgovPlan) * nslots);
+	int		   *todo = palloc(sizeof(int) * nslots);
+	PgovWho    *who = palloc(sizeof(PgovWho) * nslots);
+	PgovGroups	groups;
+	uint64		generation;
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		int			n = 0;
+		int			i;
+		bool		complete = true;
+
+		LWLockAcquire(pgov->lock, LW_SHARED);
+		for (i = 0; i < nslots; i++)
+		{
+			PgovSlot   *s = &pgov_board.slots[i];
+
+			if (s->state != PGOV_SLOT_GOVERNED ||
+				(plan[i].pid == s->pid && plan[i].entered_at == s->entered_at))
+				continue;
+			plan[i].pid = s->pid;
+			plan[i].entered_at = s->entered_at;
+			who[n] = s->who;
+			todo[n++] = i;
+		}
+		LWLockRelease(pgov->lock);
+
+		for (i = 0; i < n; i++)
+		{
+			PgovPlan   *pl = &plan[todo[i]];
+			int			r;
+
+			memset(&groups, 0, sizeof(groups));
+			if (!classify_rules(cfg->rules, cfg->nrules, &who[i], &groups, &r))
+			{
+				pgov_role_groups(who[i].roleid, &groups);
+				classify_rules(cfg->rules, cfg->nrules, &who[i], &groups, &r);
+			}
+			pl->def = r >= 0 ? cfg->rules[r].tenant : -1;
+			pl->rule_id = r >= 0 ? cfg->rules[r].id : 0;
+			if (groups.oids)
+				pfree(groups.oids);
+		}
+
+		LWLockAcquire(pgov->config_lock, LW_EXCLUSIVE);
+		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+		for (i = 0; i < nslots && complete; i++)
+		{
+			PgovSlot   *s = &pgov_board.slots[i];
+
+			complete = s->state != PGOV_SLOT_GOVERNED ||
+				(plan[i].pid == s->pid && plan[i].entered_at == s->entered_at);
+		}
+		if (complete || attempt + 1 >= PGOV_PLAN_ATTEMPTS)
+			break;
+		LWLockRelease(pgov->lock);
+		LWLockRelease(pgov->config_lock);
+	}
+
+	generation = pgov->generation + 1;
+	publish_locked(cfg, plan, generation, GetCurrentTimestamp());
+	pgov->problem_level = level;
+	strlcpy(pgov->problem, problem ? problem : "", PGOV_PROBLEM_LEN);
 	LWLockRelease(pgov->lock);
 	LWLockRelease(pgov->config_lock);
 
-	/* waiters re-check: limits or their classification may have changed */
+	/* waiters decide again under the new rules */
 	ConditionVariableBroadcast(&pgov->seat_cv);
+	pfree(plan);
+	pfree(todo);
+	pfree(who);
 	return generation;
+}
+
+/* Says why health is not ok (level NONE: it is). */
+void
+pgov_set_problem(PgovProblemLevel level, const char *problem)
+{
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	pgov->problem_level = level;
+	strlcpy(pgov->problem, problem ? problem : "", PGOV_PROBLEM_LEN);
+	LWLockRelease(pgov->lock);
+}
+
+static void
+who_from_backend(PgBackendStatus *be, PgovWho *who)
+{
+	const struct sockaddr_storage *ss = &be->st_clientaddr.addr;
+	char	   *name;
+
+	memset(who, 0, sizeof(*who));
+	who->roleid = be->st_userid;
+	name = GetUserNameFromId(be->st_userid, true);
+	strlcpy(who->role_name, name ? name : "", NAMEDATALEN);
+	name = get_database_name(be->st_databaseid);
+	strlcpy(who->database_name, name ? name : "", NAMEDATALEN);
+	strlcpy(who->application_name, be->st_appname ? be->st_appname : "", NAMEDATALEN);
+	pgov_who_set_addr(who, ss);
+}
+
+/* Classifies who by the rules in force, computing memberships if asked. */
+static void
+place_of(const PgovWho *who, PgovPlace *place)
+{
+	PgovGroups	groups;
+
+	memset(&groups, 0, sizeof(groups));
+	if (!pgov_classify_published(who, &groups, place))
+	{
+		pgov_role_groups(who->roleid, &groups);
+		pgov_classify_published(who, &groups, place);
+	}
+	if (groups.oids)
+		pfree(groups.oids);
+}
+
+/*
+ * Keeps the counters equal to the live sessions under the rules in force
+ * (worker, every tick):
+ * - a governed session classified by an older generation (it logged in
+ *   while a publication was being planned) is classified and moved;
+ * - with adopt, a client backend that holds no slot (it logged in while the
+ *   governor was off) is counted from its own backend status: its role,
+ *   database, current application_name and address.
+ * Catalog reads happen outside our locks; each move is re-checked under it.
+ */
+void
+pgov_sync_sessions(bool adopt)
+{
+	int			nslots = pgov_board.nslots;
+	int		   *todo = palloc(sizeof(int) * nslots);
+	PgovSlot   *copy = palloc(sizeof(PgovSlot) * nslots);
+	uint64		generation;
+	int			n = 0;
+	int			i;
+	int			nbackends;
+	int			adopted = 0;
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	generation = pgov->generation;
+	for (i = 0; i < nslots; i++)
+	{
+		PgovSlot   *s = &pgov_board.slots[i];
+
+		if (s->state == PGOV_SLOT_GOVERNED && s->generation != generation)
+		{
+			copy[n] = *s;
+			todo[n++] = i;
+		}
+	}
+	LWLockRelease(pgov->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		PgovPlace	place;
+		PgovSlot   *s = &pgov_board.slots[todo[i]];
+
+		place_of(&copy[i].who, &place);
+		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+		if (s->pid == copy[i].pid && s->entered_at == copy[i].entered_at &&
+			pgov->generation == place.generation)
+			pgov_seat_reclassify(&pgov_board, todo[i], place.tenant,
+								 place.rule_id, place.generation,
+								 GetCurrentTimestamp());
+		LWLockRelease(pgov->lock);
+	}
+
+	if (adopt)
+	{
+		pgstat_clear_snapshot();
+		nbackends = pgstat_fetch_stat_numbackends();
+		for (i = 1; i <= nbackends; i++)
+		{
+			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
+			PgBackendStatus *be;
+			PGPROC	   *proc;
+			int			slotno;
+			bool		candidate;
+			bool		exempt;
+			PgovWho		who;
+			PgovPlace	place;
+
+			if (l == NULL)
+				continue;
+			be = &l->backendStatus;
+			if (be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER)
+				continue;
+			proc = BackendPidGetProc(be->st_procpid);
+			if (proc == NULL)
+				continue;
+			slotno = PGOV_PROCNO(proc);
+			if (slotno < 0 || slotno >= nslots)
+				continue;
+			LWLockAcquire(pgov->lock, LW_SHARED);
+			candidate = pgov_board.slots[slotno].pid == 0 &&
+				pgov_board.slots[slotno].last_pid != be->st_procpid;
+			LWLockRelease(pgov->lock);
+			if (!candidate)
+				continue;
+
+			who_from_backend(be, &who);
+			exempt = be->st_backendType == B_WAL_SENDER ||
+				(pgov_exempt_superusers && superuser_arg(be->st_userid));
+			memset(&place, 0, sizeof(place));
+			if (!exempt)
+				place_of(&who, &place);
+
+			LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+			if (ProcGlobal->allProcs[slotno].pid == be->st_procpid &&
+				(exempt || pgov->generation == place.generation) &&
+				pgov_seat_adopt(&pgov_board, slotno, be->st_procpid, &who,
+								exempt, be->st_backendType == B_BACKEND,
+								place.tenant, place.rule_id, place.generation,
+								GetCurrentTimestamp()))
+				adopted++;
+			LWLockRelease(pgov->lock);
+		}
+		pgstat_clear_snapshot();
+		if (adopted > 0)
+			pgov_event_add(PGOV_EV_ADOPTED, NULL, NULL,
+						   "%d sessions that logged in without the governor are now counted",
+						   adopted);
+	}
+	pfree(todo);
+	pfree(copy);
+}
+
+/*
+ * Frees the slots of backends that exited without giving their seat back.
+ * A slot is indexed by its PGPROC and the exit callback runs before the
+ * PGPROC is released, so a slot whose PGPROC now holds another pid, or
+ * whose process is gone, has leaked.  A backend still in the hook owns its
+ * PGPROC and is never taken for a leak.  The scan reads pids without the
+ * lock; each suspect is released under it, only if still the same pid.
+ */
+void
+pgov_reconcile(void)
+{
+	int			i;
+
+	for (i = 0; i < pgov_board.nslots; i++)
+	{
+		int			pid = pgov_board.slots[i].pid;
+		PgovReleased out;
+		bool		released;
+
+		if (pid == 0)
+			continue;
+		if (ProcGlobal->allProcs[i].pid == pid &&
+			!(kill(pid, 0) != 0 && errno == ESRCH))
+			continue;
+
+		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+		released = pgov_seat_release(&pgov_board, i, pid, &out);
+		LWLockRelease(pgov->lock);
+
+		if (released)
+		{
+			ConditionVariableBroadcast(&pgov->seat_cv);
+			ereport(LOG,
+					(errmsg("pool_governor reclaimed the seat of process %d, which exited without returning it",
+							pid)));
+			pgov_event_add(PGOV_EV_SLOT_RECLAIMED, out.tenant[0] ? out.tenant : NULL,
+						   &out.who, "process %d exited without returning its seat", pid);
+		}
+	}
+}
+
+/*
+ * reload() and the worker meet here: reload() takes a ticket and waits
+ * until the worker has served a load that started after the ticket was
+ * taken, so that load saw every commit the caller made before.
+ */
+uint64
+pgov_request_load(void)
+{
+	uint64		ticket;
+	PGPROC	   *proc;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	ticket = ++pgov->load_requested;
+	proc = pgov->worker_proc;
+	LWLockRelease(pgov->lock);
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+	return ticket;
+}
+
+/* The worker, before reading the tables: the tickets this load serves. */
+uint64
+pgov_load_begin(void)
+{
+	uint64		ticket;
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	ticket = pgov->load_requested;
+	LWLockRelease(pgov->lock);
+	return ticket;
+}
+
+void
+pgov_load_end(uint64 ticket, bool ok, const char *problem)
+{
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	if (ticket > pgov->load_done)
+		pgov->load_done = ticket;
+	pgov->load_ok = ok;
+	strlcpy(pgov->load_problem, problem ? problem : "", PGOV_PROBLEM_LEN);
+	LWLockRelease(pgov->lock);
+	ConditionVariableBroadcast(&pgov->load_cv);
+}
+
+/* Is there work for the worker beside a reload() ticket? */
+static bool
+load_pending(void)
+{
+	return pgov->config_dirty || pgov->load_requested > pgov->load_done;
+}
+
+/*
+ * Waits (interruptibly) until ticket is served.  Returns false on timeout;
+ * otherwise how that load went, and the generation in force.
+ */
+bool
+pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok, char *problem,
+			   uint64 *generation)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	bool		served;
+
+	for (;;)
+	{
+		long		left;
+
+		LWLockAcquire(pgov->lock, LW_SHARED);
+		served = pgov->load_done >= ticket;
+		*ok = pgov->load_ok;
+		strlcpy(problem, pgov->load_problem, PGOV_PROBLEM_LEN);
+		*generation = pgov->generation;
+		LWLockRelease(pgov->lock);
+		if (served)
+			break;
+		left = (long) ((until - GetCurrentTimestamp()) / 1000);
+		if (left <= 0)
+			break;
+		(void) ConditionVariableTimedSleep(&pgov->load_cv, Min(left, 1000),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return served;
+}
+
+/*
+ * Records what the worker found of its database.  Returns, for QUERY, the
+ * state; for READY, how many checks had missed it; for MISSING, how many
+ * have now, this one included.
+ */
+int
+pgov_db_state(PgovDbState note)
+{
+	int			result;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	switch (note)
+	{
+		case PGOV_DB_QUERY:
+			result = pgov->db_state;
+			break;
+		case PGOV_DB_READY:
+			result = pgov->db_misses;
+			pgov->db_misses = 0;
+			pgov->db_state = note;
+			break;
+		case PGOV_DB_MISSING:
+			result = ++pgov->db_misses;
+			pgov->db_state = note;
+			break;
+		default:
+			result = 0;
+			pgov->db_state = note;
+			break;
+	}
+	LWLockRelease(pgov->lock);
+	return result;
+}
+
+void
+pgov_worker_attach(void)
+{
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	pgov->worker_pid = MyProcPid;
+	pgov->worker_proc = MyProc;
+	pgov->config_dirty = true;	/* load at start */
+	LWLockRelease(pgov->lock);
+}
+
+void
+pgov_worker_detach(void)
+{
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	if (pgov->worker_pid == MyProcPid)
+	{
+		pgov->worker_pid = 0;
+		pgov->worker_proc = NULL;
+	}
+	LWLockRelease(pgov->lock);
+}
+
+/* The worker: is a load asked for?  Clears the commit flag. */
+bool
+pgov_take_dirty(void)
+{
+	bool		pending;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	pending = load_pending();
+	pgov->config_dirty = false;
+	LWLockRelease(pgov->lock);
+	return pending;
+}
+
+/* Tells the worker a committed change awaits loading. */
+void
+pgov_wake_worker(void)
+{
+	PGPROC	   *proc;
+
+	if (pgov == NULL)
+		return;
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	pgov->config_dirty = true;
+	proc = pgov->worker_proc;
+	LWLockRelease(pgov->lock);
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+}
+
+/* Zeroes the cumulative counters of one tenant, or of all (NULL).  Returns
+ * false when there is no such tenant. */
+bool
+pgov_reset_stats(const char *tenant)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			idx = -1;
+
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	if (tenant)
+		idx = pgov_find_tenant_entry(&pgov_board, tenant);
+	if (tenant == NULL || idx >= 0)
+		pgov_board_reset_stats(&pgov_board, idx, now);
+	LWLockRelease(pgov->lock);
+	if (tenant == NULL)
+		pgov_timing_reset();
+	return tenant == NULL || idx >= 0;
 }
 
 const char *
@@ -431,6 +928,8 @@ pgov_event_kind_name(PgovEventKind kind)
 			return "slot reclaimed";
 		case PGOV_EV_WAIT_ABANDONED:
 			return "wait abandoned";
+		case PGOV_EV_ADOPTED:
+			return "sessions adopted";
 	}
 	return "unknown";
 }
@@ -442,6 +941,8 @@ pgov_slot_state_name(PgovSlotState state)
 	{
 		case PGOV_SLOT_FREE:
 			return "free";
+		case PGOV_SLOT_CLAIMED:
+			return "starting";
 		case PGOV_SLOT_GOVERNED:
 			return "governed";
 		case PGOV_SLOT_WAITING:
@@ -511,20 +1012,4 @@ pgov_timing_reset(void)
 	pg_atomic_write_u64(&pgov->hook_ns_max, 0);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 		pg_atomic_write_u64(&pgov->hook_hist[i], 0);
-}
-
-/* Tells the worker a committed change awaits loading. */
-void
-pgov_wake_worker(void)
-{
-	PGPROC	   *proc;
-
-	if (pgov == NULL)
-		return;
-	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	pgov->config_dirty = true;
-	proc = pgov->worker_proc;
-	LWLockRelease(pgov->lock);
-	if (proc != NULL)
-		SetLatch(&proc->procLatch);
 }

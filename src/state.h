@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * state.h
- *		pool_governor's shared memory: the published configuration, the
- *		per-tenant counters, one slot per backend, the event ring and the
- *		history ring.  The locking protocol is described in state.c.
+ *		pool_governor's shared memory: the published configuration, the seat
+ *		board (tenants, slots, totals: seats.h), the event ring and the
+ *		history ring, and the operations on them.  The locking protocol is
+ *		described in state.c, the only file that changes any of it.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,25 +14,13 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
-#include "storage/condition_variable.h"
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 
 #include "policy.h"
-
-/* Slot.tenant values that are not tenant indexes. */
-#define PGOV_TENANT_EXEMPT			(-1)	/* superuser or replication */
-#define PGOV_TENANT_UNCLASSIFIED	(-2)	/* admitted before any config */
-
-/* What a backend slot holds. */
-typedef enum PgovSlotState
-{
-	PGOV_SLOT_FREE = 0,
-	PGOV_SLOT_GOVERNED,			/* admitted and counted in its tenant */
-	PGOV_SLOT_WAITING,			/* waiting for a seat in its tenant */
-	PGOV_SLOT_EXEMPT			/* counted apart, never refused */
-} PgovSlotState;
+#include "seats.h"
 
 /* Event kinds shown by pool_governor.events. */
 typedef enum PgovEventKind
@@ -43,10 +32,12 @@ typedef enum PgovEventKind
 	PGOV_EV_CONFIG_LOADED,
 	PGOV_EV_CONFIG_REFUSED,
 	PGOV_EV_SLOT_RECLAIMED,
-	PGOV_EV_WAIT_ABANDONED
+	PGOV_EV_WAIT_ABANDONED,
+	PGOV_EV_ADOPTED
 } PgovEventKind;
 
 #define PGOV_DETAIL_LEN 160
+#define PGOV_PROBLEM_LEN 256
 
 /*
  * The time the hook takes for a login that does not wait, as a histogram:
@@ -57,63 +48,6 @@ typedef enum PgovEventKind
 
 /* Upper bound of pool_governor.max_tenants. */
 #define PGOV_MAX_TENANTS_LIMIT 1024
-
-/*
- * What a login presented, kept in its slot for the sessions view and for
- * classifying it later when it arrived before any configuration.
- */
-typedef struct PgovWho
-{
-	Oid			roleid;
-	bool		has_addr;		/* false for a Unix-socket connection */
-	char		role_name[NAMEDATALEN];
-	char		database_name[NAMEDATALEN];
-	char		application_name[NAMEDATALEN];
-	PgovCidr	addr;
-} PgovWho;
-
-/* One per PGPROC usable by a backend, indexed by pgprocno. */
-typedef struct PgovSlot
-{
-	int			pid;			/* 0 when free */
-	PgovSlotState state;
-	int			tenant;			/* index, or PGOV_TENANT_* */
-	int64		rule_id;		/* rule that placed it; 0 = default tenant */
-	TimestampTz entered_at;		/* when it entered the hook */
-	TimestampTz admitted_at;
-	int			waited_ms;		/* time spent waiting for the seat */
-	int			wait_prev;		/* tenant's waiter queue, slot indexes */
-	int			wait_next;
-	PgovWho		who;
-} PgovSlot;
-
-/* One per tenant, configured or retired-but-draining. */
-typedef struct PgovTenant
-{
-	bool		in_use;
-	bool		configured;		/* false: removed, still draining */
-	uint32		incarnation;	/* bumped when the entry is reused */
-	char		name[NAMEDATALEN];
-	int			max_connections;	/* PGOV_NO_CAP = none */
-	int			reserved_connections;
-	int			max_waiting;
-	int64		wait_timeout_ms;
-
-	int			connected;
-	int			waiting;
-	int			wait_head;		/* oldest waiter's slot, -1 = none */
-	int			wait_tail;
-	int			peak_connected;
-	TimestampTz peak_at;
-	int64		admitted;
-	int64		rejected;
-	int64		would_reject;
-	int64		waited;			/* logins admitted after a wait */
-	int64		wait_timeouts;
-	double		wait_ms_total;	/* over the logins admitted after a wait */
-	double		wait_ms_max;
-	TimestampTz stats_reset;
-} PgovTenant;
 
 typedef struct PgovEvent
 {
@@ -138,30 +72,49 @@ typedef struct PgovSample
 	int32		rejected;
 } PgovSample;
 
+/* Why health is not ok, beyond what the tenants' counters say. */
+typedef enum PgovProblemLevel
+{
+	PGOV_PROBLEM_NONE = 0,
+	PGOV_PROBLEM_WARNING,		/* the tables were refused; last good in force */
+	PGOV_PROBLEM_CRITICAL		/* what is enforced is not what was written */
+} PgovProblemLevel;
+
+/* What the worker found of pool_governor.database (pgov_db_state). */
+typedef enum PgovDbState
+{
+	PGOV_DB_QUERY = -1,			/* only ask */
+	PGOV_DB_UNKNOWN = 0,
+	PGOV_DB_READY,
+	PGOV_DB_MISSING
+} PgovDbState;
+
 typedef struct PgovShared
 {
-	LWLock	   *lock;			/* tenants, slots, the totals below */
-	LWLock	   *config_lock;	/* rules, nrules; generation & tenant names
-								 * are written holding both locks */
+	LWLock	   *lock;			/* the board and everything marked "lock" */
+	LWLock	   *config_lock;	/* the published rules */
 	LWLock	   *event_lock;		/* event ring */
 	LWLock	   *history_lock;	/* history ring */
 	ConditionVariable seat_cv;	/* broadcast whenever a seat may be free */
+	ConditionVariable load_cv;	/* broadcast when the worker ends a load */
 
-	/* protected by lock (and config_lock where said above) */
-	uint64		generation;		/* 0 until a configuration is loaded */
-	uint32		config_hash;	/* of what generation holds */
+	/* lock */
+	PgovSeatTotals totals;
+	uint64		generation;		/* written holding config_lock too */
 	TimestampTz loaded_at;
-	int			ntenants;		/* high-water mark of used entries */
-	int			sum_held;		/* sum over tenants of max(connected,
-								 * reserved) */
-	int			exempt_connected;
-	int			unclassified;	/* admitted before any configuration */
-	int64		rejected_total;
 	int			worker_pid;
 	PGPROC	   *worker_proc;
 	bool		config_dirty;	/* a committed change awaits loading */
+	uint64		load_requested; /* reload() tickets handed out */
+	uint64		load_done;		/* tickets the worker has served */
+	bool		load_ok;		/* how the last served load went */
+	char		load_problem[PGOV_PROBLEM_LEN];
+	PgovProblemLevel problem_level;
+	char		problem[PGOV_PROBLEM_LEN];
+	PgovDbState db_state;
+	int			db_misses;		/* checks that found no database, in a row */
 
-	/* protected by config_lock */
+	/* config_lock */
 	int			nrules;
 
 	/* atomics, no lock */
@@ -170,53 +123,88 @@ typedef struct PgovShared
 	pg_atomic_uint64 hook_ns_max;	/* approximate: last writer wins */
 	pg_atomic_uint64 hook_hist[PGOV_TIMING_BUCKETS];
 
-	/* protected by event_lock */
+	/* event_lock */
 	uint64		events_written;
 
-	/* protected by history_lock */
+	/* history_lock */
 	uint64		ticks_written;
 } PgovShared;
 
 /* Backend-local pointers into shared memory, set at attach. */
 extern PgovShared *pgov;
-extern PgovTenant *pgov_tenants;	/* [pgov_max_tenants] */
+extern PgovBoard pgov_board;	/* tenants [max_tenants], slots [nslots] */
 extern PgovRule *pgov_rules;	/* [pgov_max_rules] */
-extern PgovSlot *pgov_slots;	/* [pgov_nslots] */
 extern PgovEvent *pgov_events;	/* [pgov_event_log_size] */
 extern PgovSample *pgov_samples;	/* [history_size][max_tenants] */
 extern TimestampTz *pgov_tick_times;	/* [history_size] */
-extern int	pgov_nslots;
 
-/* A configuration read from the tables, ready to publish. */
+/* A configuration read from the tables (or the snapshot file). */
 typedef struct PgovConfig
 {
 	int			ntenants;
 	PgovTenantDef *tenants;
 	int			nrules;
-	PgovRule   *rules;			/* sorted, tenant resolved */
-	char	  **rule_tenants;
-	int			capacity;
-	uint32		hash;			/* of all the above and the default tenant */
+	PgovRule   *rules;			/* sorted; tenant = index in tenants */
+	char		default_tenant[NAMEDATALEN];
+	int			capacity;		/* what it was validated against */
 } PgovConfig;
+
+/*
+ * A login role's memberships (itself included), computed outside our locks
+ * when a +group rule needs them: classification under a lock never reads a
+ * catalog.
+ */
+typedef struct PgovGroups
+{
+	bool		computed;
+	bool		needed;			/* a +group rule asked before computed */
+	int			n;
+	Oid		   *oids;			/* sorted */
+} PgovGroups;
+
+/* Where the rules in force place a login. */
+typedef struct PgovPlace
+{
+	int			tenant;
+	int64		rule_id;
+	uint64		generation;
+} PgovPlace;
 
 /* state.c */
 extern void pgov_shmem_request(void);
 extern void pgov_shmem_startup(void);
 extern int	pgov_capacity(void);
-extern void pgov_tenant_count(PgovTenant *t, int delta, TimestampTz now);
-extern void pgov_slot_fill(PgovSlot *slot, PgovSlotState state, int tenant,
-						   int64 rule_id);
-extern bool pgov_slot_release(int slotno, int pid, bool *was_waiting);
-extern void pgov_waiter_enqueue(PgovTenant *t, int slotno);
-extern void pgov_waiter_dequeue(PgovTenant *t, int slotno);
-extern int	pgov_find_tenant_locked(const char *name);
-extern uint64 pgov_publish(const PgovConfig *cfg, const char *default_tenant);
+extern int	pgov_slot_limit(void);
+extern bool pgov_classify_published(const PgovWho *who, PgovGroups *groups,
+									PgovPlace *place);
+extern int	pgov_login_claim(int slotno, const PgovWho *who, TimestampTz now,
+							 bool exempt, bool ordinary);
+extern bool pgov_login_decide(int slotno, const PgovWho *who,
+							  const PgovPlace *place, TimestampTz deadline_cap,
+							  PgovVerdict *v);
+extern void pgov_login_release(int slotno, int pid);
+extern uint64 pgov_publish(const PgovConfig *cfg, PgovProblemLevel level,
+						   const char *problem);
+extern void pgov_sync_sessions(bool adopt);
+extern void pgov_reconcile(void);
+extern int	pgov_tenant_entries_for(const PgovConfig *cfg);
+extern void pgov_set_problem(PgovProblemLevel level, const char *problem);
+extern uint64 pgov_load_begin(void);
+extern void pgov_load_end(uint64 ticket, bool ok, const char *problem);
+extern uint64 pgov_request_load(void);
+extern bool pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok,
+						   char *problem, uint64 *generation);
+extern int	pgov_db_state(PgovDbState note);
+extern void pgov_worker_attach(void);
+extern void pgov_worker_detach(void);
+extern bool pgov_take_dirty(void);
+extern void pgov_wake_worker(void);
+extern bool pgov_reset_stats(const char *tenant);
 extern void pgov_event_add(PgovEventKind kind, const char *tenant,
 						   const PgovWho *who, const char *fmt,...)
 			pg_attribute_printf(4, 5);
 extern const char *pgov_event_kind_name(PgovEventKind kind);
 extern const char *pgov_slot_state_name(PgovSlotState state);
-extern void pgov_wake_worker(void);
 extern void pgov_timing_record(uint64 ns);
 extern void pgov_timing_reset(void);
 

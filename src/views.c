@@ -27,6 +27,7 @@
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
 PG_FUNCTION_INFO_V1(pgov_backends_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_0);
+PG_FUNCTION_INFO_V1(pgov_state_1_1);
 PG_FUNCTION_INFO_V1(pgov_events_1_0);
 PG_FUNCTION_INFO_V1(pgov_history_1_0);
 PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
@@ -87,8 +88,8 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 
 	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	n = pgov->ntenants;
-	memcpy(copy, pgov_tenants, sizeof(PgovTenant) * n);
+	n = pgov->totals.ntenants;
+	memcpy(copy, pgov_board.tenants, sizeof(PgovTenant) * n);
 	LWLockRelease(pgov->lock);
 
 	for (i = 0; i < n; i++)
@@ -141,18 +142,18 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
-	copy = palloc(sizeof(PgovSlot) * pgov_nslots);
-	names = palloc(sizeof(*names) * pgov_nslots);
+	copy = palloc(sizeof(PgovSlot) * pgov_board.nslots);
+	names = palloc(sizeof(*names) * pgov_board.nslots);
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	for (i = 0; i < pgov_nslots; i++)
+	for (i = 0; i < pgov_board.nslots; i++)
 	{
-		PgovSlot   *s = &pgov_slots[i];
+		PgovSlot   *s = &pgov_board.slots[i];
 
 		if (s->pid == 0 || s->state == PGOV_SLOT_FREE)
 			continue;
 		copy[n] = *s;
 		if (s->tenant >= 0)
-			strlcpy(names[n], pgov_tenants[s->tenant].name, NAMEDATALEN);
+			strlcpy(names[n], pgov_board.tenants[s->tenant].name, NAMEDATALEN);
 		else
 			names[n][0] = '\0';
 		n++;
@@ -193,46 +194,60 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The server-wide numbers behind pool_governor.health. */
-Datum
-pgov_state_1_0(PG_FUNCTION_ARGS)
+/*
+ * The server-wide numbers behind pool_governor.health.  1.0 has the first
+ * twelve columns; 1.1 adds the seats PostgreSQL lets non-superusers have,
+ * the reserved seats nobody sits in, and why health is not ok.  capacity is
+ * the governed seats in force: exempt sessions in ordinary slots take from
+ * it.  unclassified is always 0 since 1.1 (every login is classified).
+ */
+static Datum
+state_internal(FunctionCallInfo fcinfo, int natts)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[12];
-	bool		nulls[12] = {0};
+	Datum		v[16];
+	bool		nulls[16] = {0};
 	int			c = 0;
 	int			sum_held,
 				exempt,
-				unclassified,
+				capacity,
+				reserved_unused,
 				ntenants = 0,
 				worker_pid,
 				i;
 	int64		rejected;
 	uint64		generation;
 	TimestampTz loaded_at;
+	PgovProblemLevel level;
+	char		problem[PGOV_PROBLEM_LEN];
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != natts)
+		elog(ERROR, "incorrect number of output arguments");
 
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	sum_held = pgov->sum_held;
-	exempt = pgov->exempt_connected;
-	unclassified = pgov->unclassified;
-	rejected = pgov->rejected_total;
+	sum_held = pgov->totals.sum_held;
+	exempt = pgov->totals.exempt_connected;
+	capacity = pgov_capacity_in_force(&pgov_board, pgov_capacity(), pgov_slot_limit());
+	reserved_unused = pgov_reserved_unused(&pgov_board);
+	rejected = pgov->totals.rejected_total;
 	generation = pgov->generation;
 	loaded_at = pgov->loaded_at;
 	worker_pid = pgov->worker_pid;
-	for (i = 0; i < pgov->ntenants; i++)
-		if (pgov_tenants[i].in_use && pgov_tenants[i].configured)
+	level = pgov->problem_level;
+	strlcpy(problem, pgov->problem, sizeof(problem));
+	for (i = 0; i < pgov->totals.ntenants; i++)
+		if (pgov_board.tenants[i].in_use && pgov_board.tenants[i].configured)
 			ntenants++;
 	LWLockRelease(pgov->lock);
 
 	v[c++] = CStringGetTextDatum(pgov_mode_name(pgov_mode));
-	v[c++] = Int32GetDatum(pgov_capacity());
+	v[c++] = Int32GetDatum(capacity);
 	v[c++] = Int32GetDatum(MaxConnections);
 	v[c++] = Int32GetDatum(sum_held);
 	v[c++] = Int32GetDatum(exempt);
-	v[c++] = Int32GetDatum(unclassified);
+	v[c++] = Int32GetDatum(0);
 	v[c++] = Int64GetDatum(rejected);
 	v[c++] = Int32GetDatum(ntenants);
 	v[c++] = Int64GetDatum((int64) generation);
@@ -241,9 +256,30 @@ pgov_state_1_0(PG_FUNCTION_ARGS)
 	nulls[c] = (worker_pid == 0);
 	v[c++] = Int32GetDatum(worker_pid);
 	v[c++] = Int32GetDatum(pgov_event_log_size);
-	Assert(c == 12);
+	if (natts > c)
+	{
+		v[c++] = Int32GetDatum(pgov_slot_limit());
+		v[c++] = Int32GetDatum(reserved_unused);
+		v[c++] = CStringGetTextDatum(level == PGOV_PROBLEM_CRITICAL ? "critical" :
+									 level == PGOV_PROBLEM_WARNING ? "warning" : "ok");
+		v[c] = text_or_null(level == PGOV_PROBLEM_NONE ? NULL : problem, &nulls[c]);
+		c++;
+	}
+	Assert(c == natts);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	return (Datum) 0;
+}
+
+Datum
+pgov_state_1_0(PG_FUNCTION_ARGS)
+{
+	return state_internal(fcinfo, 12);
+}
+
+Datum
+pgov_state_1_1(PG_FUNCTION_ARGS)
+{
+	return state_internal(fcinfo, 16);
 }
 
 /* The event ring, oldest first. */
@@ -322,8 +358,8 @@ pgov_history_1_0(PG_FUNCTION_ARGS)
 
 	tenants = palloc(sizeof(PgovTenant) * pgov_max_tenants);
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	ntenants = pgov->ntenants;
-	memcpy(tenants, pgov_tenants, sizeof(PgovTenant) * ntenants);
+	ntenants = pgov->totals.ntenants;
+	memcpy(tenants, pgov_board.tenants, sizeof(PgovTenant) * ntenants);
 	LWLockRelease(pgov->lock);
 
 	LWLockAcquire(pgov->history_lock, LW_SHARED);
@@ -369,33 +405,9 @@ Datum
 pgov_reset_stats_1_0(PG_FUNCTION_ARGS)
 {
 	char	   *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	TimestampTz now = GetCurrentTimestamp();
-	int			found = 0;
-	int			i;
 
 	require_loaded();
-	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	for (i = 0; i < pgov->ntenants; i++)
-	{
-		PgovTenant *t = &pgov_tenants[i];
-
-		if (!t->in_use || (name && strcmp(t->name, name) != 0))
-			continue;
-		t->peak_connected = t->connected;
-		t->peak_at = now;
-		t->admitted = t->rejected = t->would_reject = 0;
-		t->waited = t->wait_timeouts = 0;
-		t->wait_ms_total = t->wait_ms_max = 0;
-		t->stats_reset = now;
-		found++;
-	}
-	if (name == NULL)
-		pgov->rejected_total = 0;
-	LWLockRelease(pgov->lock);
-	if (name == NULL)
-		pgov_timing_reset();
-
-	if (name && found == 0)
+	if (!pgov_reset_stats(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant \"%s\" does not exist", name),

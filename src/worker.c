@@ -15,6 +15,13 @@
  * The worker is never needed for admission: if it is down, logins are
  * still judged by the last published configuration.
  *
+ * It checks that pool_governor.database exists before connecting to it (a
+ * first start connected to no database): a missing, renamed or dropped
+ * database is reported once, then re-checked with a backoff, instead of a
+ * FATAL every second.  Its session runs with search_path = pg_catalog,
+ * pg_temp, and each pass of its loop allocates in a context reset at the
+ * end of the pass.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,6 +29,9 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -32,14 +42,25 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "pool_governor.h"
 
 /* How often the tables are re-read even when no commit asked for it. */
 #define PGOV_CONFIG_RECHECK_MS	5000
+
+/* Backoff while pool_governor.database is missing: from 5 s up to 5 min. */
+#define PGOV_DB_RETRY_MIN_MS	5000
+#define PGOV_DB_RETRY_MAX_MS	300000
+
+/* The previous start found the database: connect at once.  Kept in shared
+ * memory (written only by the worker) as the worker restarts to connect. */
+static bool connected = false;
 
 static bool said_not_installed = false;
 
@@ -95,53 +116,105 @@ pgov_register_worker(void)
 static void
 worker_detach(int code, Datum arg)
 {
-	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	if (pgov->worker_pid == MyProcPid)
-	{
-		pgov->worker_pid = 0;
-		pgov->worker_proc = NULL;
-	}
-	LWLockRelease(pgov->lock);
+	pgov_worker_detach();
 }
 
-static bool
-extension_installed(void)
+/* A start that dies before it is connected makes the next one check the
+ * database again. */
+static void
+forget_database(int code, Datum arg)
 {
-	bool		installed;
+	if (!connected)
+		pgov_db_state(PGOV_DB_UNKNOWN);
+}
 
-	SPI_connect();
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pool_governor'",
-					false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up pool_governor in pg_extension");
-	installed = SPI_processed > 0;
-	SPI_finish();
-	return installed;
+/*
+ * Does pool_governor.database exist and accept connections?  Connected to
+ * no database, only shared catalogs can be read: pg_database is one.
+ */
+static bool
+database_ready(void)
+{
+	Oid			dboid;
+	bool		ready = false;
+
+	StartTransactionCommand();
+	dboid = get_database_oid(pgov_database, true);
+	if (OidIsValid(dboid))
+	{
+		HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+
+		if (HeapTupleIsValid(tup))
+		{
+			ready = ((Form_pg_database) GETSTRUCT(tup))->datallowconn;
+			ReleaseSysCache(tup);
+		}
+	}
+	CommitTransactionCommand();
+	return ready;
+}
+
+/*
+ * The first start of a worker, connected to no database: if the
+ * configuration database is there, exit so that the next start (after
+ * bgw_restart_time) connects to it; if not, say so once and check again
+ * after a growing pause.  Never returns.
+ */
+static void
+check_database(void)
+{
+	int			misses;
+
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	if (database_ready())
+	{
+		if (pgov_db_state(PGOV_DB_READY) > 0)
+			ereport(LOG,
+					(errmsg("pool_governor: database \"%s\" is available again; the worker connects to it",
+							pgov_database)));
+		proc_exit(1);
+	}
+	misses = pgov_db_state(PGOV_DB_MISSING);
+	if (misses == 1)
+		ereport(WARNING,
+				(errmsg("pool_governor cannot load its configuration: database \"%s\" does not exist or does not accept connections",
+						pgov_database),
+				 errdetail("The configuration in force stays enforced; the worker checks again with a growing pause and says nothing more until the database is back."),
+				 errhint("Create the database, or set pool_governor.database to the database that holds the pool_governor extension and restart the server.")));
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 Min((long) PGOV_DB_RETRY_MIN_MS << Min(misses - 1, 10),
+						 PGOV_DB_RETRY_MAX_MS),
+					 PG_WAIT_EXTENSION);
+	proc_exit(1);
 }
 
 /* One load, in its own transaction. */
 static void
-load(bool only_if_changed)
+load(void)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	/* SPI wants an outer snapshot; each query still takes a fresh one */
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "pool_governor: loading configuration");
 
-	if (extension_installed())
+	if (OidIsValid(get_extension_oid("pool_governor", true)))
 	{
 		said_not_installed = false;
-		(void) pgov_load_config(WARNING, only_if_changed);
+		pgov_load_config();
 	}
-	else if (!said_not_installed)
+	else
 	{
-		ereport(LOG,
-				(errmsg("pool_governor is not installed in database \"%s\"",
-						pgov_database),
-				 errdetail("Connections are counted, and admitted without limits until a configuration is loaded."),
-				 errhint("Run CREATE EXTENSION pool_governor in database \"%s\".",
-						 pgov_database)));
+		pgov_unpublish();
+		if (!said_not_installed)
+			ereport(LOG,
+					(errmsg("pool_governor is not installed in database \"%s\"",
+							pgov_database),
+					 errdetail("Connections are counted in the default tenant, without limits, until a configuration is loaded."),
+					 errhint("Run CREATE EXTENSION pool_governor in database \"%s\".",
+							 pgov_database)));
 		said_not_installed = true;
+		/* nothing to load: a reload() waiting gets the generation in force */
+		pgov_load_end(pgov_load_begin(), true, NULL);
 	}
 
 	PopActiveSnapshot();
@@ -149,52 +222,14 @@ load(bool only_if_changed)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/*
- * Frees the slots of backends that exited without giving their seat back.
- * A backend's slot is indexed by its PGPROC, and the exit callback runs
- * before the PGPROC is released, so a slot whose PGPROC now holds another
- * pid, or whose process is gone, has leaked.  A backend still in the hook,
- * authenticating or waiting, owns its PGPROC and is never taken for a leak.
- * The scan reads pids without the lock; each suspect is re-checked under it.
- */
+/* Keeps counts equal to the live sessions; needs a transaction for the
+ * catalog reads classification may make. */
 static void
-reconcile(void)
+sync_sessions(void)
 {
-	int			i;
-
-	for (i = 0; i < pgov_nslots; i++)
-	{
-		int			pid = pgov_slots[i].pid;
-		PgovWho		who;
-		char		tenant[NAMEDATALEN] = "";
-		bool		released = false;
-
-		if (pid == 0)
-			continue;
-		if (ProcGlobal->allProcs[i].pid == pid &&
-			!(kill(pid, 0) != 0 && errno == ESRCH))
-			continue;
-
-		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-		if (pgov_slots[i].pid == pid)
-		{
-			who = pgov_slots[i].who;
-			if (pgov_slots[i].tenant >= 0)
-				strlcpy(tenant, pgov_tenants[pgov_slots[i].tenant].name, NAMEDATALEN);
-			released = pgov_slot_release(i, pid, NULL);
-		}
-		LWLockRelease(pgov->lock);
-
-		if (released)
-		{
-			ConditionVariableBroadcast(&pgov->seat_cv);
-			ereport(LOG,
-					(errmsg("pool_governor reclaimed the seat of process %d, which exited without returning it",
-							pid)));
-			pgov_event_add(PGOV_EV_SLOT_RECLAIMED, tenant[0] ? tenant : NULL,
-						   &who, "process %d exited without returning its seat", pid);
-		}
-	}
+	StartTransactionCommand();
+	pgov_sync_sessions(pgov_mode != PGOV_MODE_OFF);
+	CommitTransactionCommand();
 }
 
 /*
@@ -206,8 +241,8 @@ reconcile(void)
 static void
 sample(TimestampTz now)
 {
-	SlotCopy   *slots = palloc(sizeof(SlotCopy) * pgov_nslots);
-	PgovSample *row = palloc0(sizeof(PgovSample) * pgov_max_tenants);
+	SlotCopy   *slots;
+	PgovSample *row;
 	int			nslots = 0;
 	int			nbackends;
 	int			i;
@@ -215,14 +250,16 @@ sample(TimestampTz now)
 
 	if (pgov_history_size <= 0)
 		return;
+	slots = palloc(sizeof(SlotCopy) * pgov_board.nslots);
+	row = palloc0(sizeof(PgovSample) * pgov_max_tenants);
 	if (marks == NULL)
 		marks = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(TenantMark) * pgov_max_tenants);
 
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	for (i = 0; i < pgov_nslots; i++)
+	for (i = 0; i < pgov_board.nslots; i++)
 	{
-		PgovSlot   *s = &pgov_slots[i];
+		PgovSlot   *s = &pgov_board.slots[i];
 
 		if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
 		{
@@ -231,9 +268,9 @@ sample(TimestampTz now)
 			nslots++;
 		}
 	}
-	for (i = 0; i < pgov->ntenants; i++)
+	for (i = 0; i < pgov->totals.ntenants; i++)
 	{
-		PgovTenant *t = &pgov_tenants[i];
+		PgovTenant *t = &pgov_board.tenants[i];
 		TenantMark *m = &marks[i];
 
 		if (!t->in_use)
@@ -261,7 +298,7 @@ sample(TimestampTz now)
 	nbackends = pgstat_fetch_stat_numbackends();
 	for (i = 1; i <= nbackends; i++)
 	{
-		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
 		SlotCopy	key;
 		SlotCopy   *hit;
 
@@ -307,29 +344,35 @@ pgov_worker_main(Datum arg)
 {
 	TimestampTz next_recheck;
 	TimestampTz next_tick;
+	MemoryContext pass_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	if (pgov_db_state(PGOV_DB_QUERY) != PGOV_DB_READY)
+		check_database();
+	before_shmem_exit(forget_database, (Datum) 0);
 	BackgroundWorkerInitializeConnection(pgov_database, NULL, 0);
+	connected = true;
 	pgstat_report_appname("pool_governor worker");
+	/* what the worker runs resolves no name through a user's schema */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
-	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	pgov->worker_pid = MyProcPid;
-	pgov->worker_proc = MyProc;
-	pgov->config_dirty = true;	/* load at start */
-	LWLockRelease(pgov->lock);
+	pgov_worker_attach();
 	before_shmem_exit(worker_detach, (Datum) 0);
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "pool_governor worker pass",
+									 ALLOCSET_DEFAULT_SIZES);
 
 	next_recheck = GetCurrentTimestamp();
 	next_tick = next_recheck;
 
 	for (;;)
 	{
-		bool		dirty;
+		bool		asked;
 		TimestampTz now;
 		long		timeout;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -340,15 +383,12 @@ pgov_worker_main(Datum arg)
 			next_recheck = GetCurrentTimestamp();
 		}
 
-		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-		dirty = pgov->config_dirty;
-		pgov->config_dirty = false;
-		LWLockRelease(pgov->lock);
-
+		old = MemoryContextSwitchTo(pass_cxt);
+		asked = pgov_take_dirty();
 		now = GetCurrentTimestamp();
-		if (dirty || now >= next_recheck)
+		if (asked || now >= next_recheck)
 		{
-			load(!dirty);
+			load();
 			next_recheck = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   PGOV_CONFIG_RECHECK_MS);
 		}
@@ -356,10 +396,13 @@ pgov_worker_main(Datum arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
-			reconcile();
+			pgov_reconcile();
+			sync_sessions();
 			sample(now);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(pass_cxt);
 
 		now = GetCurrentTimestamp();
 		timeout = Max(Min(ms_until(now, next_tick), ms_until(now, next_recheck)), 1);

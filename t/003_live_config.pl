@@ -53,16 +53,17 @@ $r = $held->cmd('open 2');
 is($r->{admitted}, 1, 'then logins are admitted up to it again');
 $held->finish;
 
-# A tenant removed while it has connections counts them until they drain.
+# A tenant removed while it has connections: they are counted where the
+# rules now place them (the default tenant), and the tenant is gone at once.
 $held = burst($node, 'shop', 2);
-$node->safe_psql('postgres', "DELETE FROM pool_governor.tenants WHERE name = 'shop'; SELECT pool_governor.reload();");
+$gen = $node->safe_psql('postgres', 'SELECT config_generation FROM pool_governor.health');
+$node->safe_psql('postgres', "DELETE FROM pool_governor.tenants WHERE name = 'shop'");
+wait_generation_after($node, $gen);
 is($node->safe_psql('postgres',
-		"SELECT connected, configured FROM pool_governor.tenant_status WHERE tenant = 'shop'"),
-	'2|f', 'a removed tenant keeps counting its connections');
+		"SELECT string_agg(tenant || ':' || connected, ',' ORDER BY tenant) FROM pool_governor.tenant_status"),
+	'default:2', 'a removed tenant\'s sessions move to the default tenant');
 $held->finish;
-ok($node->poll_query_until('postgres',
-		"SELECT pool_governor.reload() > 0 AND NOT EXISTS (SELECT 1 FROM pool_governor.tenant_status WHERE tenant = 'shop')"),
-	'and disappears once they have drained');
+ok(wait_connected($node, 'default', 0), 'and leave from there');
 
 # Classification: every kind of rule, first match by priority.
 $node->safe_psql('postgres', q{
