@@ -161,23 +161,14 @@ timing_done(instr_time start)
 	pgov_timing_record((uint64) (INSTR_TIME_GET_DOUBLE(now) * 1e9));
 }
 
-static const char *
-cap_text(int max_connections, char *buf, size_t len)
-{
-	if (max_connections == PGOV_NO_CAP)
-		return "no cap";
-	snprintf(buf, len, "cap %d", max_connections);
-	return buf;
-}
-
 /* The refusal, from the decision that was taken and its numbers. */
 static void
 refuse(const PgovVerdict *v)
 {
-	char		cap[32];
+	char		capbuf[32];
+	const char *cap = pgov_cap_text(v->max_connections, capbuf, sizeof(capbuf));
 	char		waited[64] = "";
 
-	cap_text(v->max_connections, cap, sizeof(cap));
 	if (v->after_wait)
 		snprintf(waited, sizeof(waited), "; the login waited %d ms for a seat",
 				 v->waited_ms);

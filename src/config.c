@@ -525,6 +525,41 @@ static char *published_bytes = NULL;
 static Size published_len = 0;
 static char last_warning[PGOV_PROBLEM_LEN] = "";
 
+/*
+ * The bytes of the configuration in force, kept across the worker's passes
+ * (TopMemoryContext): after a restart, what the snapshot file holds.
+ */
+static void
+remember_published(const char *bytes, Size len)
+{
+	if (published_bytes)
+		pfree(published_bytes);
+	published_bytes = NULL;
+	published_len = 0;
+	if (bytes)
+	{
+		published_bytes = MemoryContextAlloc(TopMemoryContext, len);
+		memcpy(published_bytes, bytes, len);
+		published_len = len;
+	}
+}
+
+static void
+recall_published(void)
+{
+	static bool recalled = false;
+	char	   *bytes;
+	Size		len = 0;
+
+	if (recalled)
+		return;
+	bytes = pgov_snapshot_bytes(&len);
+	remember_published(bytes, len);
+	if (bytes)
+		pfree(bytes);
+	recalled = true;
+}
+
 static void
 refuse_load(uint64 ticket, const char *text)
 {
@@ -556,16 +591,14 @@ pgov_load_config(void)
 	PgovProblem problem;
 	char		text[PGOV_PROBLEM_LEN];
 	char		why[PGOV_PROBLEM_LEN];
-	bool		ok = false;
-	bool		failed = false;
+	volatile bool ok = false;
+	volatile bool failed = false;
 	PgovProblemLevel level;
 	char	   *bytes;
 	Size		len;
 	uint64		generation;
 
-	if (published_bytes == NULL)
-		published_bytes = pgov_snapshot_bytes(&published_len);
-
+	recall_published();
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(mcxt);
 	PG_TRY();
@@ -618,22 +651,19 @@ pgov_load_config(void)
 	{
 		/* nothing changed: no new generation, but the problem may have */
 		pfree(bytes);
-		pgov_set_problem(level, why);
+		if (pgov_set_problem(level, why) && level != PGOV_PROBLEM_NONE)
+			ereport(LOG, (errmsg("pool_governor: %s", why)));
 		pgov_load_end(ticket, true, NULL);
 		return;
 	}
 
-	generation = pgov_publish(&cfg, level, why);
+	generation = pgov_publish(&cfg);
+	if (pgov_set_problem(level, why) && level != PGOV_PROBLEM_NONE)
+		ereport(LOG, (errmsg("pool_governor: %s", why)));
 	pgov_snapshot_write(&cfg, generation);
-	if (published_bytes)
-		pfree(published_bytes);
-	published_bytes = MemoryContextAlloc(TopMemoryContext, len);
-	memcpy(published_bytes, bytes, len);
-	published_len = len;
+	remember_published(bytes, len);
 	pfree(bytes);
 
-	if (level != PGOV_PROBLEM_NONE)
-		ereport(LOG, (errmsg("pool_governor: %s", why)));
 	pgov_event_add(PGOV_EV_CONFIG_LOADED, NULL, NULL,
 				   "generation " UINT64_FORMAT ": %d tenants, %d rules, capacity %d",
 				   generation, cfg.ntenants, cfg.nrules, cfg.capacity);
@@ -654,8 +684,7 @@ pgov_unpublish(void)
 	Size		len;
 	uint64		generation;
 
-	if (published_bytes == NULL)
-		published_bytes = pgov_snapshot_bytes(&published_len);
+	recall_published();
 	memset(&cfg, 0, sizeof(cfg));
 	strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
 	cfg.capacity = pgov_capacity();
@@ -666,10 +695,10 @@ pgov_unpublish(void)
 		pfree(bytes);
 		return;
 	}
-	generation = pgov_publish(&cfg, PGOV_PROBLEM_NONE, NULL);
+	generation = pgov_publish(&cfg);
+	pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
 	pgov_snapshot_remove();
-	pfree(published_bytes);
-	published_bytes = NULL;
+	remember_published(NULL, 0);
 	pfree(bytes);
 	ereport(LOG,
 			(errmsg("pool_governor: the extension is not installed in database \"%s\"; its configuration is no longer enforced (generation " UINT64_FORMAT ")",

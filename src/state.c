@@ -150,6 +150,7 @@ pgov_shmem_startup(void)
 		PgovConfig	cfg;
 		uint64		generation = 0;
 		char		problem[PGOV_PROBLEM_LEN];
+		PgovProblemLevel level = PGOV_PROBLEM_NONE;
 
 		memset(pgov, 0, pgov_shmem_size());
 		pgov->lock = &locks[0].lock;
@@ -166,22 +167,33 @@ pgov_shmem_startup(void)
 		pgov_board_init(&pgov_board);
 
 		problem[0] = '\0';
-		if (!pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
+		if (pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
+		{
+			/* the server may have changed while it was down */
+			strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+			level = pgov_fit_config(&cfg, problem, sizeof(problem));
+			if (level != PGOV_PROBLEM_NONE)
+				ereport(LOG, (errmsg("pool_governor: %s", problem)));
+		}
+		else
 		{
 			memset(&cfg, 0, sizeof(cfg));
 			strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
 			generation = 0;
+			if (problem[0])
+				level = PGOV_PROBLEM_CRITICAL;
 		}
 		LWLockAcquire(pgov->config_lock, LW_EXCLUSIVE);
 		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
 		publish_locked(&cfg, NULL, generation, generation ? GetCurrentTimestamp() : 0);
-		if (problem[0])
-		{
-			pgov->problem_level = PGOV_PROBLEM_CRITICAL;
-			strlcpy(pgov->problem, problem, PGOV_PROBLEM_LEN);
-		}
+		pgov->problem_level = level;
+		strlcpy(pgov->problem, problem, PGOV_PROBLEM_LEN);
 		LWLockRelease(pgov->lock);
 		LWLockRelease(pgov->config_lock);
+		if (cfg.tenants)
+			pfree(cfg.tenants);
+		if (cfg.rules)
+			pfree(cfg.rules);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -312,8 +324,9 @@ have_free_slots(void *ctx, int n)
 	return PGOV_HAVE_FREE_PROCS(n);
 }
 
-static const char *
-cap_text(int max_connections, char *buf, size_t len)
+/* "cap 40" or "no cap", for messages: buf when there is a cap. */
+const char *
+pgov_cap_text(int max_connections, char *buf, size_t len)
 {
 	if (max_connections == PGOV_NO_CAP)
 		return "no cap";
@@ -371,7 +384,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 		pgov_event_add(v->timed_out ? PGOV_EV_WAIT_TIMEOUT : PGOV_EV_REFUSED,
 					   v->tenant, who,
 					   "%d connected, %s, %d reserved, %d of %d seats held, %d waiting%s",
-					   v->connected, cap_text(v->max_connections, cap, sizeof(cap)),
+					   v->connected, pgov_cap_text(v->max_connections, cap, sizeof(cap)),
 					   v->reserved, v->sum_held, v->capacity, v->waiting,
 					   v->timed_out ? ", wait timed out" : "");
 	return true;
@@ -447,7 +460,7 @@ pgov_tenant_entries_for(const PgovConfig *cfg)
  * worker's next pgov_sync_sessions().  Worker only.
  */
 uint64
-pgov_publish(const PgovConfig *cfg, PgovProblemLevel level, const char *problem)
+pgov_publish(const PgovConfig *cfg)
 {
 	int			nslots = pgov_board.nslots;
 	PgovPlan   *plan = palloc0(sizeof(PgovPlan) * nslots);
@@ -512,8 +525,6 @@ pgov_publish(const PgovConfig *cfg, PgovProblemLevel level, const char *problem)
 
 	generation = pgov->generation + 1;
 	publish_locked(cfg, plan, generation, GetCurrentTimestamp());
-	pgov->problem_level = level;
-	strlcpy(pgov->problem, problem ? problem : "", PGOV_PROBLEM_LEN);
 	LWLockRelease(pgov->lock);
 	LWLockRelease(pgov->config_lock);
 
@@ -525,14 +536,21 @@ pgov_publish(const PgovConfig *cfg, PgovProblemLevel level, const char *problem)
 	return generation;
 }
 
-/* Says why health is not ok (level NONE: it is). */
-void
+/* Says why health is not ok (level NONE: it is).  Returns whether that
+ * changed what health said, so that the caller logs a problem once. */
+bool
 pgov_set_problem(PgovProblemLevel level, const char *problem)
 {
+	bool		changed;
+
+	if (problem == NULL)
+		problem = "";
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	changed = pgov->problem_level != level || strcmp(pgov->problem, problem) != 0;
 	pgov->problem_level = level;
-	strlcpy(pgov->problem, problem ? problem : "", PGOV_PROBLEM_LEN);
+	strlcpy(pgov->problem, problem, PGOV_PROBLEM_LEN);
 	LWLockRelease(pgov->lock);
+	return changed;
 }
 
 static void

@@ -183,12 +183,11 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 							  const PgovPlace *place, TimestampTz deadline_cap,
 							  PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
-extern uint64 pgov_publish(const PgovConfig *cfg, PgovProblemLevel level,
-						   const char *problem);
+extern uint64 pgov_publish(const PgovConfig *cfg);
 extern void pgov_sync_sessions(bool adopt);
 extern void pgov_reconcile(void);
 extern int	pgov_tenant_entries_for(const PgovConfig *cfg);
-extern void pgov_set_problem(PgovProblemLevel level, const char *problem);
+extern bool pgov_set_problem(PgovProblemLevel level, const char *problem);
 extern uint64 pgov_load_begin(void);
 extern void pgov_load_end(uint64 ticket, bool ok, const char *problem);
 extern uint64 pgov_request_load(void);
@@ -203,6 +202,7 @@ extern bool pgov_reset_stats(const char *tenant);
 extern void pgov_event_add(PgovEventKind kind, const char *tenant,
 						   const PgovWho *who, const char *fmt,...)
 			pg_attribute_printf(4, 5);
+extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 extern const char *pgov_event_kind_name(PgovEventKind kind);
 extern const char *pgov_slot_state_name(PgovSlotState state);
 extern void pgov_timing_record(uint64 ns);

@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
-  wait_generation_after);
+  wait_generation_after generation counts write_config);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -67,6 +67,33 @@ sub wait_generation_after
 	$node->poll_query_until('postgres',
 		"SELECT config_generation > $gen FROM pool_governor.health")
 	  or die "no configuration newer than generation $gen was published";
+}
+
+# The generation in force.
+sub generation
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		'SELECT config_generation FROM pool_governor.health');
+}
+
+# Every tenant's connected count, as "name:n,name:n" in name order.
+sub counts
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT string_agg(tenant || ':' || connected, ',' ORDER BY tenant) FROM pool_governor.tenant_status"
+	);
+}
+
+# Writes configuration in one transaction and waits until the worker has
+# published it.
+sub write_config
+{
+	my ($node, $sql) = @_;
+	my $gen = generation($node);
+	$node->safe_psql('postgres', "BEGIN;\n$sql\nCOMMIT;");
+	wait_generation_after($node, $gen);
 }
 
 # One tenant_status row as a hash.
