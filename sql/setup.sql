@@ -10,6 +10,8 @@ SHOW pool_governor.database;
 CREATE DATABASE regress_pgov_other;
 \c regress_pgov_other
 \set VERBOSITY default
+-- the message, DETAIL and HINT; not the script's text (PostgreSQL 18 adds it)
+\set SHOW_CONTEXT never
 CREATE EXTENSION pool_governor;
 \c contrib_regression
 \set VERBOSITY terse

@@ -258,7 +258,7 @@ admit(const PgovWho *who, instr_time start)
 		sleep_ms = (long) ((v.deadline - GetCurrentTimestamp()) / 1000);
 		(void) ConditionVariableTimedSleep(&pgov->seat_cv,
 										   Max(Min(sleep_ms, PGOV_CLIENT_CHECK_MS), 1),
-										   PG_WAIT_EXTENSION);
+										   pgov_seat_wait_event());
 		if (!pq_check_connection())
 			ereport(FATAL,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -296,8 +296,7 @@ pgov_client_authentication(Port *port, int status)
 	INSTR_TIME_SET_CURRENT(start);
 	who_from_port(port, &who);
 	exempt = am_walsender ||
-		(pgov_exempt_superusers && OidIsValid(who.roleid) &&
-		 superuser_arg(who.roleid));
+		(pgov_exempt_superusers && pgov_role_is_exempt(who.roleid));
 
 	pgov_login_claim(my_slot, &who, GetCurrentTimestamp(), exempt, !am_walsender);
 	if (exempt)

@@ -18,9 +18,10 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "pool_governor.h"
 
-PG_MODULE_MAGIC;
+PGOV_MODULE_MAGIC;
 
 void		_PG_init(void);
 

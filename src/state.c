@@ -654,7 +654,8 @@ pgov_sync_sessions(bool adopt)
 			if (l == NULL)
 				continue;
 			be = &l->backendStatus;
-			if (be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER)
+			if ((be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER) ||
+				PGOV_BACKEND_STARTING(be))
 				continue;
 			proc = BackendPidGetProc(be->st_procpid);
 			if (proc == NULL)
@@ -671,7 +672,7 @@ pgov_sync_sessions(bool adopt)
 
 			who_from_backend(be, &who);
 			exempt = be->st_backendType == B_WAL_SENDER ||
-				(pgov_exempt_superusers && superuser_arg(be->st_userid));
+				(pgov_exempt_superusers && pgov_role_is_exempt(be->st_userid));
 			memset(&place, 0, sizeof(place));
 			if (!exempt)
 				place_of(&who, &place);

@@ -80,7 +80,7 @@ ok(wait_connected($node, 'shop', 0), 'a client that disappears gives its seats b
 my $pgbench = IPC::Run::start(
 	[
 		'pgbench', '-n', '-C', '-c', '4', '-j', '2', '-t', '250',
-		'-f', "$ENV{TESTDIR}/t/select1.sql", '-h', $node->host, '-p', $node->port,
+		'-f', ($ENV{TESTDIR} // '.') . '/t/select1.sql', '-h', $node->host, '-p', $node->port,
 		'-U', 'churner', 'postgres'
 	],
 	'>', \my $pgbench_out, '2>', \my $pgbench_err);
