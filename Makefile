@@ -20,7 +20,7 @@ PGFILEDESC = "pool_governor - connection quotas per application"
 REGRESS = setup config_validation privileges views sizing
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 	--temp-instance=$(CURDIR)/tmp_regress
-TAP_TESTS = 1
+TAP_TESTS ?= 1
 
 PG_CFLAGS = -Wall -Werror
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -58,7 +58,12 @@ test/connburst: test/connburst.c
 	$(CC) -O2 -Wall -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq
 
+# The load generator and the test helpers are not part of the extension:
+# PGOV_TOOLS=no (the Debian package) builds the extension alone.
+PGOV_TOOLS ?= yes
+ifeq ($(PGOV_TOOLS),yes)
 all: test/connburst
+endif
 
 # The load generator (not installed with the extension) and its tests.
 LOADGEN_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
@@ -70,7 +75,9 @@ bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
 	$(CC) $(LOADGEN_CFLAGS) -Itest/unit -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $@ bench/test_loadgen.c bench/loadgen_lib.c -lm
 
+ifeq ($(PGOV_TOOLS),yes)
 all: bench/loadgen
+endif
 
 # Every test that needs no server.
 .PHONY: unit
@@ -90,3 +97,11 @@ test/unit/fuzz_policy: test/unit/fuzz_policy.c src/policy.c src/policy.h
 .PHONY: fuzz
 fuzz: test/unit/fuzz_policy
 	./test/unit/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=256
+
+# A release tarball of the committed tree: sources only (.gitignore keeps
+# build output out of git, and git archive takes only what git tracks).
+VERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/pool_governor.control)
+.PHONY: dist
+dist:
+	git -C $(srcdir) archive --format=tar.gz --prefix=pool_governor-$(VERSION)/ \
+		-o $(CURDIR)/pool_governor-$(VERSION).tar.gz HEAD
