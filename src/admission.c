@@ -214,7 +214,7 @@ refuse(const PgovVerdict *v)
  * during a wait sends it back to classification.
  */
 static void
-admit(const PgovWho *who, instr_time start)
+admit(const PgovWho *who, instr_time start, TimestampTz entered)
 {
 	PgovGroups	groups = {0};
 	bool		waited = false;
@@ -233,8 +233,13 @@ admit(const PgovWho *who, instr_time start)
 			pgov_role_groups(who->roleid, &groups);
 			continue;
 		}
-		if (!pgov_login_decide(my_slot, who, &place, deadline_cap, &v))
+		/* the first decision claims the slot (entered), in the same lock */
+		if (!pgov_login_decide(my_slot, who, &place, entered, deadline_cap, &v))
+		{
+			entered = 0;
 			continue;			/* the rules changed meanwhile */
+		}
+		entered = 0;
 
 		if (v.outcome == PGOV_SEAT_ADMITTED)
 		{
@@ -298,11 +303,13 @@ pgov_client_authentication(Port *port, int status)
 	exempt = am_walsender ||
 		(pgov_exempt_superusers && pgov_role_is_exempt(who.roleid));
 
-	pgov_login_claim(my_slot, &who, GetCurrentTimestamp(), exempt, !am_walsender);
 	if (exempt)
+	{
+		pgov_login_exempt(my_slot, &who, GetCurrentTimestamp(), !am_walsender);
 		timing_done(start);
+	}
 	else
-		admit(&who, start);
+		admit(&who, start, GetCurrentTimestamp());
 	ConditionVariableCancelSleep();
 }
 

@@ -295,27 +295,28 @@ pgov_classify_published(const PgovWho *who, PgovGroups *groups,
 	return ok;
 }
 
-/*
- * A login takes its slot, as governed-to-be or exempt.  Returns the pid of
- * a backend that had left the slot without giving it back (reclaimed), or 0.
- */
-int
-pgov_login_claim(int slotno, const PgovWho *who, TimestampTz now, bool exempt,
-				 bool ordinary)
+/* After the lock: a slot still held by a backend that left is reclaimed. */
+static void
+report_reclaimed(int stale)
+{
+	if (stale)
+		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
+					   "slot of process %d, which exited without returning it, reclaimed at login",
+					   stale);
+}
+
+/* An exempt login takes its slot: counted apart, never refused. */
+void
+pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
+				  bool ordinary)
 {
 	int			stale;
 
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
 	stale = pgov_seat_claim(&pgov_board, slotno, MyProcPid, who, now);
-	if (exempt)
-		pgov_seat_exempt(&pgov_board, slotno, ordinary, now);
+	pgov_seat_exempt(&pgov_board, slotno, ordinary, now);
 	LWLockRelease(pgov->lock);
-
-	if (stale)
-		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
-					   "slot of process %d, which exited without returning it, reclaimed at login",
-					   stale);
-	return stale;
+	report_reclaimed(stale);
 }
 
 static bool
@@ -336,15 +337,20 @@ pgov_cap_text(int max_connections, char *buf, size_t len)
 
 /*
  * Decides this login's slot: admitted, queued (or still queued) or refused,
- * with the numbers in *v.  Returns false, deciding nothing, when the rules
- * changed since place was computed: classify again.
+ * with the numbers in *v.  The first call (entered != 0) also claims the
+ * slot, in the same hold of the lock.  Returns false, deciding nothing, when
+ * the rules changed since place was computed: classify again (the slot is
+ * claimed all the same).
  */
 bool
 pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
-				  TimestampTz deadline_cap, PgovVerdict *v)
+				  TimestampTz entered, TimestampTz deadline_cap,
+				  PgovVerdict *v)
 {
 	PgovAsk		ask;
 	char		cap[32];
+	int			stale = 0;
+	bool		current;
 
 	ask.tenant = place->tenant;
 	ask.rule_id = place->rule_id;
@@ -359,13 +365,15 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	ask.ctx = NULL;
 
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	if (pgov->generation != place->generation)
-	{
-		LWLockRelease(pgov->lock);
-		return false;
-	}
-	pgov_seat_decide(&pgov_board, slotno, &ask, v);
+	if (entered != 0)
+		stale = pgov_seat_claim(&pgov_board, slotno, MyProcPid, who, entered);
+	current = (pgov->generation == place->generation);
+	if (current)
+		pgov_seat_decide(&pgov_board, slotno, &ask, v);
 	LWLockRelease(pgov->lock);
+	report_reclaimed(stale);
+	if (!current)
+		return false;
 
 	/* a waiter left its queue: the next one may fit now */
 	if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
@@ -638,8 +646,31 @@ pgov_sync_sessions(bool adopt)
 
 	if (adopt)
 	{
+		int			sessions = 0;
+		int			held = 0;
+
+		/*
+		 * A stray is a started client session without a slot: when the
+		 * started sessions are no more than the slots in use, there is none,
+		 * and the walk below (a proc array lookup per session) is skipped.
+		 */
 		pgstat_clear_snapshot();
 		nbackends = pgstat_fetch_stat_numbackends();
+		for (i = 1; i <= nbackends; i++)
+		{
+			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
+
+			if (l && (l->backendStatus.st_backendType == B_BACKEND ||
+					  l->backendStatus.st_backendType == B_WAL_SENDER) &&
+				!PGOV_BACKEND_STARTING(&l->backendStatus))
+				sessions++;
+		}
+		LWLockAcquire(pgov->lock, LW_SHARED);
+		for (i = 0; i < nslots; i++)
+			held += pgov_board.slots[i].pid != 0;
+		LWLockRelease(pgov->lock);
+		if (sessions <= held)
+			nbackends = 0;
 		for (i = 1; i <= nbackends; i++)
 		{
 			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);

@@ -177,11 +177,11 @@ extern int	pgov_capacity(void);
 extern int	pgov_slot_limit(void);
 extern bool pgov_classify_published(const PgovWho *who, PgovGroups *groups,
 									PgovPlace *place);
-extern int	pgov_login_claim(int slotno, const PgovWho *who, TimestampTz now,
-							 bool exempt, bool ordinary);
+extern void pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
+							  bool ordinary);
 extern bool pgov_login_decide(int slotno, const PgovWho *who,
-							  const PgovPlace *place, TimestampTz deadline_cap,
-							  PgovVerdict *v);
+							  const PgovPlace *place, TimestampTz entered,
+							  TimestampTz deadline_cap, PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
 extern uint64 pgov_publish(const PgovConfig *cfg);
 extern void pgov_sync_sessions(bool adopt);
