@@ -88,7 +88,9 @@ my @churn = map { burst($node, 'shop', 0) } 1 .. 2;
 # both churners get their command before either is waited for
 $churn[$_]{in} .= "churn 10 150\n" for 0 .. 1;
 $_->{h}->pump_nb for @churn;
-my @res = map { $_->_answer } @churn;
+# 3,000 logins and 1,000 pgbench connections: on a loaded machine this takes
+# minutes, so the wait is sized for the work, not the harness's default
+my @res = map { $_->_answer(3 * $PostgreSQL::Test::Utils::timeout_default) } @churn;
 $pgbench->finish;
 like($pgbench_out, qr/number of transactions actually processed: 1000\/1000/,
 	'pgbench completed 1000 connect/disconnect cycles in another tenant');

@@ -160,10 +160,12 @@ sub _parse
 	return \%r;
 }
 
+# Waits for a command's answer; $seconds (default: the harness's timeout)
+# for commands whose work is long by design.
 sub _answer
 {
-	my ($self) = @_;
-	$self->{timer}->start($PostgreSQL::Test::Utils::timeout_default);
+	my ($self, $seconds) = @_;
+	$self->{timer}->start($seconds // $PostgreSQL::Test::Utils::timeout_default);
 	$self->{h}->pump until $self->{out} =~ /^ok$/m;
 	$self->{out} =~ s/\A(.*?)^ok\n//ms;
 	return _parse($1);
