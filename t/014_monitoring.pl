@@ -40,9 +40,17 @@ $node->safe_psql('postgres', 'CREATE ROLE pgov_monitor LOGIN IN ROLE pg_monitor'
 my $shop = burst($node, 'shop', 42);
 is($shop->{result}{refused}, 2, 'shop holds its 40 seats and is refused twice');
 
+# the exporter and Prometheus stop however the test ends
+my ($exp, $prom);
+END
+{
+	$prom->kill_kill if $prom;
+	$exp->kill_kill if $exp;
+}
+
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $export_port = PostgreSQL::Test::Cluster::get_free_port();
-my $exp = IPC::Run::start(
+$exp = IPC::Run::start(
 	[
 		$exporter, "--web.listen-address=127.0.0.1:$export_port",
 		"--extend.query-path=$mon/postgres_exporter.yml",
@@ -140,7 +148,7 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$export_port']
 });
-my $prom = IPC::Run::start(
+$prom = IPC::Run::start(
 	[
 		'prometheus', "--config.file=$tmp/prometheus.yml",
 		"--storage.tsdb.path=$tmp/tsdb", "--web.listen-address=127.0.0.1:$prom_port"
@@ -182,8 +190,6 @@ for (1 .. 600)
 }
 ok($firing, 'the refusal alert fires for shop in Prometheus');
 is($firing->{labels}{severity}, 'critical', 'as critical') if $firing;
-$prom->kill_kill;
-$exp->kill_kill;
 $shop->finish;
 $node->stop;
 done_testing();
