@@ -576,20 +576,6 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 	return true;
 }
 
-/* How many governed sessions were classified by an older generation. */
-int
-pgov_board_stale(const PgovBoard *b, uint64_t generation)
-{
-	int			n = 0;
-	int			i;
-
-	for (i = 0; i < b->nslots; i++)
-		if (b->slots[i].state == PGOV_SLOT_GOVERNED &&
-			b->slots[i].generation != generation)
-			n++;
-	return n;
-}
-
 /* Zeroes the cumulative counters of one tenant (index), or of all (-1). */
 void
 pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now)

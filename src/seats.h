@@ -228,7 +228,6 @@ extern bool pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs,
 							   int ndefs, const char *default_name,
 							   const PgovPlan *plan, uint64_t generation,
 							   int64_t now, int *map);
-extern int	pgov_board_stale(const PgovBoard *b, uint64_t generation);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 
 #endif							/* PGOV_SEATS_H */
