@@ -318,13 +318,6 @@ interval_ms(const Interval *iv)
 	return (int64) ms;
 }
 
-static int
-tenant_cmp(const void *a, const void *b)
-{
-	return strcmp(((const PgovTenantDef *) a)->name,
-				  ((const PgovTenantDef *) b)->name);
-}
-
 static const char *tenants_query =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout "
 "FROM pool_governor.tenants";
@@ -385,8 +378,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			return set_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
 		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
 	}
-	if (cfg->ntenants > 1)
-		qsort(cfg->tenants, cfg->ntenants, sizeof(PgovTenantDef), tenant_cmp);
+	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 
 	if (SPI_execute(rules_query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.rules");

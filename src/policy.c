@@ -211,7 +211,11 @@ pgov_rule_matches(const PgovRule *rule, const PgovLogin *login,
 	return true;
 }
 
-/* Rules must be in (priority, id) order: the first match wins. */
+/*
+ * The plain classifier, one rule after the other: rules must be in
+ * (priority, id) order, the first match wins.  The reference the unit tests
+ * hold pgov_classify_indexed() to; the server uses the indexed one.
+ */
 int
 pgov_classify(const PgovRule *rules, int nrules, const PgovLogin *login,
 			  PgovMemberFn is_member, void *ctx)
@@ -222,6 +226,168 @@ pgov_classify(const PgovRule *rules, int nrules, const PgovLogin *login,
 		if (pgov_rule_matches(&rules[i], login, is_member, ctx))
 			return i;
 	return -1;
+}
+
+/*
+ * The rules' index.  A login looks at four kinds of runs of keys[]: the
+ * wildcard rules, the rules of its role name, the rules of its database
+ * name and, when a +group rule could still come first, the rules of each
+ * group it is a member of.  Within a run the rules are in first-match
+ * order, so each run is scanned only up to its first match, and never past
+ * the best match found so far: the answer is the first match overall,
+ * exactly as pgov_classify() finds it by walking every rule.
+ */
+#define PGOV_KEY_ANY		0
+#define PGOV_KEY_ROLE		1
+#define PGOV_KEY_GROUP		2
+#define PGOV_KEY_DATABASE	3
+
+static uint64_t
+make_key(int kind, uint32_t value)
+{
+	return ((uint64_t) kind << 32) | value;
+}
+
+/* FNV-1a: names are looked up by hash, then compared by the match. */
+static uint32_t
+name_hash(const char *name)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; name && *name; name++)
+		h = (h ^ (unsigned char) *name) * 16777619u;
+	return h;
+}
+
+static uint64_t
+rule_key(const PgovRule *r)
+{
+	if (r->has_role && !r->role_is_group)
+		return make_key(PGOV_KEY_ROLE, name_hash(r->role_name));
+	if (r->has_role)
+		return make_key(PGOV_KEY_GROUP, r->group_oid);
+	if (r->has_database)
+		return make_key(PGOV_KEY_DATABASE, name_hash(r->database_name));
+	return make_key(PGOV_KEY_ANY, 0);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const PgovRuleKey *ka = a;
+	const PgovRuleKey *kb = b;
+
+	if (ka->key != kb->key)
+		return ka->key < kb->key ? -1 : 1;
+	return (ka->rule > kb->rule) - (ka->rule < kb->rule);
+}
+
+/*
+ * Fills keys[nrules] for rules (already sorted by pgov_sort_rules) and
+ * returns the index's first_group.  Allocates nothing.
+ */
+int
+pgov_index_rules(const PgovRule *rules, int nrules, PgovRuleKey *keys)
+{
+	int			first_group = nrules;
+	int			i;
+
+	for (i = 0; i < nrules; i++)
+	{
+		keys[i].key = rule_key(&rules[i]);
+		keys[i].rule = i;
+		/* a +group whose role did not exist never matches */
+		if (rules[i].has_role && rules[i].role_is_group &&
+			rules[i].group_oid != 0 && i < first_group)
+			first_group = i;
+	}
+	if (nrules > 1)
+		qsort(keys, nrules, sizeof(PgovRuleKey), key_cmp);
+	return first_group;
+}
+
+/* Membership from the login's sorted group OIDs. */
+static bool
+login_member(void *ctx, const char *group, uint32_t group_oid)
+{
+	const PgovLogin *login = ctx;
+	int			lo = 0;
+	int			hi = login->ngroups - 1;
+
+	(void) group;
+	if (group_oid == 0 || login->groups == NULL)
+		return false;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (login->groups[mid] == group_oid)
+			return true;
+		if (login->groups[mid] < group_oid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/* The first rule of key's run that matches, if it comes before best. */
+static int
+scan_run(const PgovRuleIndex *ix, uint64_t key, const PgovLogin *login,
+		 int best)
+{
+	int			lo = 0;
+	int			hi = ix->nrules;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ix->keys[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->nrules && ix->keys[lo].key == key; lo++)
+	{
+		int			r = ix->keys[lo].rule;
+
+		if (r >= best)
+			break;
+		if (pgov_rule_matches(&ix->rules[r], login, login_member, (void *) login))
+			return r;
+	}
+	return best;
+}
+
+/*
+ * The position of the first rule that matches login, or -1; the same answer
+ * as pgov_classify() with a membership test by group OID.  Returns
+ * PGOV_NEED_GROUPS when a +group rule may decide and login->groups is NULL:
+ * fill them in and ask again.
+ */
+int
+pgov_classify_indexed(const PgovRuleIndex *ix, const PgovLogin *login)
+{
+	int			best = ix->nrules;
+	int			i;
+
+	best = scan_run(ix, make_key(PGOV_KEY_ANY, 0), login, best);
+	best = scan_run(ix, make_key(PGOV_KEY_ROLE, name_hash(login->role_name)),
+					login, best);
+	best = scan_run(ix, make_key(PGOV_KEY_DATABASE,
+								 name_hash(login->database_name)),
+					login, best);
+	if (ix->first_group < best)
+	{
+		if (login->groups == NULL)
+			return PGOV_NEED_GROUPS;
+		for (i = 0; i < login->ngroups; i++)
+			if (login->groups[i] != 0)
+				best = scan_run(ix, make_key(PGOV_KEY_GROUP, login->groups[i]),
+								login, best);
+	}
+	return best < ix->nrules ? best : -1;
 }
 
 static int
@@ -406,20 +572,46 @@ pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p
 	return true;
 }
 
+static int
+tenant_cmp(const void *a, const void *b)
+{
+	return strcmp(((const PgovTenantDef *) a)->name,
+				  ((const PgovTenantDef *) b)->name);
+}
+
+/* Tenants are kept sorted by name, so that they are found in O(log n). */
+void
+pgov_sort_tenants(PgovTenantDef *tenants, int ntenants)
+{
+	if (ntenants > 1)
+		qsort(tenants, ntenants, sizeof(PgovTenantDef), tenant_cmp);
+}
+
+/* The index of name in tenants (sorted by pgov_sort_tenants), or -1. */
 int
 pgov_find_tenant(const PgovTenantDef *tenants, int ntenants, const char *name)
 {
-	int			i;
+	int			lo = 0;
+	int			hi = ntenants - 1;
 
-	for (i = 0; i < ntenants; i++)
-		if (strcmp(tenants[i].name, name) == 0)
-			return i;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(tenants[mid].name, name);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return -1;
 }
 
 /*
- * Checks a whole configuration, including that each rule's tenant (named by
- * rule_tenants[i]) exists.  The first problem found is reported.
+ * Checks a whole configuration (tenants sorted by name), including that each
+ * rule's tenant (named by rule_tenants[i]) exists.  The first problem found is reported.
  */
 bool
 pgov_validate_config(const PgovTenantDef *tenants, int ntenants,

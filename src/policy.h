@@ -59,14 +59,45 @@ typedef struct PgovRule
 	PgovCidr	client_addr;
 } PgovRule;
 
-/* What a login presents.  addr is NULL for a Unix-socket connection. */
+/*
+ * What a login presents.  addr is NULL for a Unix-socket connection.
+ * groups are the OIDs of every role the login's role is a member of, sorted
+ * (pgov_classify_indexed's +group rules); NULL while they are not known.
+ */
 typedef struct PgovLogin
 {
 	const char *role_name;
 	const char *database_name;
 	const char *application_name;	/* "" when the client sent none */
 	const PgovCidr *addr;
+	const uint32_t *groups;
+	int			ngroups;
 } PgovLogin;
+
+/*
+ * The rules indexed by what a login can be looked up by exactly.  Each rule
+ * has one key: its role name (a hash), else its +group's OID, else its
+ * database name (a hash), else none (a "wildcard" rule, looked at by every
+ * login).  keys[] holds one entry per rule, sorted by (key, rule), so each
+ * key's rules are a run in first-match order.
+ */
+typedef struct PgovRuleKey
+{
+	uint64_t	key;			/* kind << 32 | hash or OID */
+	int32_t		rule;			/* position in the sorted rules */
+} PgovRuleKey;
+
+typedef struct PgovRuleIndex
+{
+	const PgovRule *rules;		/* sorted by pgov_sort_rules */
+	int			nrules;
+	const PgovRuleKey *keys;	/* [nrules] */
+	int			first_group;	/* position of the first +group rule that can
+								 * match (its group exists), nrules if none */
+} PgovRuleIndex;
+
+/* pgov_classify_indexed: a +group rule may match; pass login->groups. */
+#define PGOV_NEED_GROUPS (-2)
 
 /*
  * Answers "is the login's role a member of the rule's group?" (pg_hba.conf's
@@ -129,6 +160,10 @@ extern int	pgov_classify(const PgovRule *rules, int nrules,
 						  const PgovLogin *login,
 						  PgovMemberFn is_member, void *ctx);
 extern void pgov_sort_rules(PgovRule *rules, int nrules);
+extern int	pgov_index_rules(const PgovRule *rules, int nrules,
+							 PgovRuleKey *keys);
+extern int	pgov_classify_indexed(const PgovRuleIndex *ix,
+								  const PgovLogin *login);
 extern bool pgov_rule_build(PgovRule *out, int64_t id, int priority,
 							const char *role_name, const char *database_name,
 							const char *application_name,
@@ -162,6 +197,7 @@ extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 								 const PgovLimits *limits, PgovProblem *p);
 extern int	pgov_scale_reserves(PgovTenantDef *tenants, int ntenants,
 								int capacity);
+extern void pgov_sort_tenants(PgovTenantDef *tenants, int ntenants);
 extern int	pgov_find_tenant(const PgovTenantDef *tenants, int ntenants,
 							 const char *name);
 

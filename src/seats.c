@@ -426,12 +426,14 @@ apply_def(PgovTenant *t, const PgovTenantDef *def)
 	t->wait_timeout_ms = def->wait_timeout_ms;
 }
 
+/* Takes the first free entry at or after *cursor (entries before it are
+ * known to be in use), so that n allocations cost O(max_tenants). */
 static int
-allocate_entry(PgovBoard *b, const char *name, int64_t now)
+allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
 {
 	int			i;
 
-	for (i = 0; i < b->max_tenants; i++)
+	for (i = *cursor; i < b->max_tenants; i++)
 	{
 		PgovTenant *t = &b->tenants[i];
 		uint32_t	incarnation = t->incarnation + 1;
@@ -446,6 +448,7 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now)
 		t->stats_reset = now;
 		if (i + 1 > b->totals->ntenants)
 			b->totals->ntenants = i + 1;
+		*cursor = i + 1;
 		return i;
 	}
 	return -1;
@@ -465,7 +468,9 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now)
  * was if that tenant remains, else goes to the default tenant, and keeps its
  * old generation so that the worker classifies it again.  The counters are
  * then recounted from the slots.  map[i] receives the entry of defs[i].
- * Returns false, changing nothing, if the tenants do not fit.
+ * defs are sorted by name (pgov_sort_tenants): the work is O(tenants log
+ * tenants + slots).  Returns false, changing nothing, if the tenants do not
+ * fit.
  */
 bool
 pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
@@ -475,6 +480,8 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 	PgovSeatTotals *tot = b->totals;
 	PgovTenantDef dflt;
 	int			dflt_def = find_def(defs, ndefs, default_name);
+	int			dflt_entry = -1;
+	int			cursor = 0;
 	int			i;
 
 	if (pgov_tenant_entries_needed(defs, ndefs, default_name) > b->max_tenants)
@@ -483,14 +490,25 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 	strncpy(dflt.name, default_name, PGOV_NAME_LEN - 1);
 	dflt.max_connections = PGOV_NO_CAP;
 
-	/* which entries stay */
+	/* which entries stay, and for which definition */
+	for (i = 0; i < ndefs; i++)
+		map[i] = -1;
 	for (i = 0; i < tot->ntenants; i++)
 	{
 		PgovTenant *t = &b->tenants[i];
+		int			d = t->in_use ? find_def(defs, ndefs, t->name) : -1;
 
-		t->configured = t->in_use &&
-			(find_def(defs, ndefs, t->name) >= 0 ||
-			 strcmp(t->name, dflt.name) == 0);
+		t->configured = false;
+		if (d >= 0)
+		{
+			map[d] = i;
+			t->configured = true;
+		}
+		else if (t->in_use && strcmp(t->name, dflt.name) == 0)
+		{
+			dflt_entry = i;
+			t->configured = true;
+		}
 	}
 
 	/* waiters decide again; sessions of removed tenants lose their entry */
@@ -519,9 +537,9 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 
 		if (i == ndefs && dflt_def >= 0)
 			break;
-		idx = pgov_find_tenant_entry(b, def->name);
+		idx = i < ndefs ? map[i] : dflt_entry;
 		if (idx < 0)
-			idx = allocate_entry(b, def->name, now);
+			idx = allocate_entry(b, def->name, now, &cursor);
 		/* cannot fail: removed entries were freed and the count checked */
 		apply_def(&b->tenants[idx], def);
 		if (i < ndefs)

@@ -72,6 +72,7 @@ StaticAssertDecl(sizeof(Oid) == sizeof(uint32_t),
 PgovShared *pgov = NULL;
 PgovBoard	pgov_board;
 PgovRule   *pgov_rules = NULL;
+PgovRuleKey *pgov_rule_keys = NULL;
 PgovEvent  *pgov_events = NULL;
 PgovSample *pgov_samples = NULL;
 TimestampTz *pgov_tick_times = NULL;
@@ -92,6 +93,7 @@ pgov_shmem_size(void)
 
 	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant))));
 	size = add_size(size, MAXALIGN(mul_size(pgov_max_rules, sizeof(PgovRule))));
+	size = add_size(size, MAXALIGN(mul_size(pgov_max_rules, sizeof(PgovRuleKey))));
 	size = add_size(size, MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot))));
 	size = add_size(size, MAXALIGN(mul_size(pgov_event_log_size, sizeof(PgovEvent))));
 	size = add_size(size, MAXALIGN(mul_size(pgov_history_size, sizeof(TimestampTz))));
@@ -107,7 +109,18 @@ pgov_shmem_request(void)
 	RequestNamedLWLockTranche("pool_governor", PGOV_NUM_LWLOCKS);
 }
 
-static void publish_locked(const PgovConfig *cfg, const PgovPlan *plan,
+/* A configuration made ready to publish outside the locks. */
+typedef struct PgovPrepared
+{
+	const PgovConfig *cfg;
+	PgovRuleKey *keys;			/* the rules' index [nrules] */
+	int			first_group;
+	int		   *map;			/* scratch: entry of each tenant [ntenants] */
+} PgovPrepared;
+
+static void prepare(PgovPrepared *pp, const PgovConfig *cfg);
+static void unprepare(PgovPrepared *pp);
+static void publish_locked(const PgovPrepared *pp, const PgovPlan *plan,
 						   uint64 generation, TimestampTz now);
 
 /*
@@ -135,6 +148,8 @@ pgov_shmem_startup(void)
 	p += MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant)));
 	pgov_rules = (PgovRule *) p;
 	p += MAXALIGN(mul_size(pgov_max_rules, sizeof(PgovRule)));
+	pgov_rule_keys = (PgovRuleKey *) p;
+	p += MAXALIGN(mul_size(pgov_max_rules, sizeof(PgovRuleKey)));
 	pgov_board.slots = (PgovSlot *) p;
 	pgov_board.nslots = MaxBackends;
 	p += MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot)));
@@ -148,6 +163,7 @@ pgov_shmem_startup(void)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche("pool_governor");
 		PgovConfig	cfg;
+		PgovPrepared pp;
 		uint64		generation = 0;
 		char		problem[PGOV_PROBLEM_LEN];
 		PgovProblemLevel level = PGOV_PROBLEM_NONE;
@@ -183,13 +199,15 @@ pgov_shmem_startup(void)
 			if (problem[0])
 				level = PGOV_PROBLEM_CRITICAL;
 		}
+		prepare(&pp, &cfg);
 		LWLockAcquire(pgov->config_lock, LW_EXCLUSIVE);
 		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-		publish_locked(&cfg, NULL, generation, generation ? GetCurrentTimestamp() : 0);
+		publish_locked(&pp, NULL, generation, generation ? GetCurrentTimestamp() : 0);
 		pgov->problem_level = level;
 		strlcpy(pgov->problem, problem, PGOV_PROBLEM_LEN);
 		LWLockRelease(pgov->lock);
 		LWLockRelease(pgov->config_lock);
+		unprepare(&pp);
 		if (cfg.tenants)
 			pfree(cfg.tenants);
 		if (cfg.rules)
@@ -216,44 +234,14 @@ pgov_slot_limit(void)
 }
 
 /*
- * Membership test for +group rules.  Before the login's memberships are
- * computed it answers "no" and notes that they were needed: the caller
- * computes them (a catalog read, outside our locks) and classifies again.
+ * Where rules (with their index) place a login: the position of the first
+ * matching rule, or -1.  Returns false when a +group rule needs the login's
+ * memberships first (groups not computed): the caller computes them outside
+ * our locks (pgov_role_groups) and asks again.
  */
 static bool
-member_cb(void *ctx, const char *group, uint32_t group_oid)
-{
-	PgovGroups *g = (PgovGroups *) ctx;
-	int			lo = 0,
-				hi;
-
-	if (!g->computed)
-	{
-		g->needed = true;
-		return false;
-	}
-	if (group_oid == InvalidOid)
-		return false;
-	hi = g->n - 1;
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (g->oids[mid] == group_oid)
-			return true;
-		if (g->oids[mid] < group_oid)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
-}
-
-/* First matching rule's index in rules, or -1; false when memberships are
- * needed first. */
-static bool
-classify_rules(const PgovRule *rules, int nrules, const PgovWho *who,
-			   PgovGroups *groups, int *rule)
+classify_rules(const PgovRuleIndex *ix, const PgovWho *who,
+			   const PgovGroups *groups, int *rule)
 {
 	PgovLogin	login;
 
@@ -261,9 +249,10 @@ classify_rules(const PgovRule *rules, int nrules, const PgovWho *who,
 	login.database_name = who->database_name;
 	login.application_name = who->application_name;
 	login.addr = who->has_addr ? &who->addr : NULL;
-	groups->needed = false;
-	*rule = pgov_classify(rules, nrules, &login, member_cb, groups);
-	return !groups->needed;
+	login.groups = groups->computed ? groups->oids : NULL;
+	login.ngroups = groups->computed ? groups->n : 0;
+	*rule = pgov_classify_indexed(ix, &login);
+	return *rule != PGOV_NEED_GROUPS;
 }
 
 /*
@@ -275,13 +264,18 @@ bool
 pgov_classify_published(const PgovWho *who, PgovGroups *groups,
 						PgovPlace *place)
 {
+	PgovRuleIndex ix;
 	int			r;
 	bool		ok;
 
 	LWLockAcquire(pgov->config_lock, LW_SHARED);
-	ok = classify_rules(pgov_rules, pgov->nrules, who, groups, &r);
+	ix.rules = pgov_rules;
+	ix.nrules = pgov->nrules;
+	ix.keys = pgov_rule_keys;
+	ix.first_group = pgov->first_group;
+	ok = classify_rules(&ix, who, groups, &r);
 	place->generation = pgov->generation;
-	if (r >= 0)
+	if (ok && r >= 0)
 	{
 		place->tenant = pgov_rules[r].tenant;
 		place->rule_id = pgov_rules[r].id;
@@ -422,27 +416,48 @@ pgov_login_release(int slotno, int pid)
 					   "login left while waiting for a seat");
 }
 
+/* Builds what publishing cfg needs, outside the locks (it allocates). */
+static void
+prepare(PgovPrepared *pp, const PgovConfig *cfg)
+{
+	pp->cfg = cfg;
+	pp->keys = palloc(sizeof(PgovRuleKey) * Max(cfg->nrules, 1));
+	pp->first_group = pgov_index_rules(cfg->rules, cfg->nrules, pp->keys);
+	pp->map = palloc(sizeof(int) * Max(cfg->ntenants, 1));
+}
+
+static void
+unprepare(PgovPrepared *pp)
+{
+	pfree(pp->keys);
+	pfree(pp->map);
+}
+
 /*
- * Makes cfg the configuration in force under generation, placing each
+ * Makes pp's configuration the one in force under generation, placing each
  * governed session by plan (NULL: no session is planned).  Caller holds
  * config_lock and lock EXCLUSIVE.  Nothing here can fail: the tenants'
- * count was checked against max_tenants when cfg was validated.
+ * count was checked against max_tenants when the configuration was
+ * validated.
  */
 static void
-publish_locked(const PgovConfig *cfg, const PgovPlan *plan, uint64 generation,
-			   TimestampTz now)
+publish_locked(const PgovPrepared *pp, const PgovPlan *plan,
+			   uint64 generation, TimestampTz now)
 {
-	int			map[PGOV_MAX_TENANTS_LIMIT];
+	const PgovConfig *cfg = pp->cfg;
 	int			i;
 
 	if (!pgov_board_publish(&pgov_board, cfg->tenants, cfg->ntenants,
-							cfg->default_tenant, plan, generation, now, map))
+							cfg->default_tenant, plan, generation, now,
+							pp->map))
 		elog(PANIC, "pool_governor: a validated configuration did not fit");
 	for (i = 0; i < cfg->nrules; i++)
 	{
 		pgov_rules[i] = cfg->rules[i];
-		pgov_rules[i].tenant = map[cfg->rules[i].tenant];
+		pgov_rules[i].tenant = pp->map[cfg->rules[i].tenant];
 	}
+	memcpy(pgov_rule_keys, pp->keys, sizeof(PgovRuleKey) * cfg->nrules);
+	pgov->first_group = pp->first_group;
 	pgov->nrules = cfg->nrules;
 	pgov->generation = generation;
 	pgov->loaded_at = now;
@@ -475,8 +490,16 @@ pgov_publish(const PgovConfig *cfg)
 	int		   *todo = palloc(sizeof(int) * nslots);
 	PgovWho    *who = palloc(sizeof(PgovWho) * nslots);
 	PgovGroups	groups;
+	PgovPrepared pp;
+	PgovRuleIndex ix;
 	uint64		generation;
 	int			attempt;
+
+	prepare(&pp, cfg);
+	ix.rules = cfg->rules;
+	ix.nrules = cfg->nrules;
+	ix.keys = pp.keys;
+	ix.first_group = pp.first_group;
 
 	for (attempt = 0;; attempt++)
 	{
@@ -505,10 +528,10 @@ pgov_publish(const PgovConfig *cfg)
 			int			r;
 
 			memset(&groups, 0, sizeof(groups));
-			if (!classify_rules(cfg->rules, cfg->nrules, &who[i], &groups, &r))
+			if (!classify_rules(&ix, &who[i], &groups, &r))
 			{
 				pgov_role_groups(who[i].roleid, &groups);
-				classify_rules(cfg->rules, cfg->nrules, &who[i], &groups, &r);
+				classify_rules(&ix, &who[i], &groups, &r);
 			}
 			pl->def = r >= 0 ? cfg->rules[r].tenant : -1;
 			pl->rule_id = r >= 0 ? cfg->rules[r].id : 0;
@@ -532,9 +555,10 @@ pgov_publish(const PgovConfig *cfg)
 	}
 
 	generation = pgov->generation + 1;
-	publish_locked(cfg, plan, generation, GetCurrentTimestamp());
+	publish_locked(&pp, plan, generation, GetCurrentTimestamp());
 	LWLockRelease(pgov->lock);
 	LWLockRelease(pgov->config_lock);
+	unprepare(&pp);
 
 	/* waiters decide again under the new rules */
 	ConditionVariableBroadcast(&pgov->seat_cv);

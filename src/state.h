@@ -116,6 +116,7 @@ typedef struct PgovShared
 
 	/* config_lock */
 	int			nrules;
+	int			first_group;	/* of the rules' index */
 
 	/* atomics, no lock */
 	pg_atomic_uint64 hook_logins;
@@ -134,6 +135,7 @@ typedef struct PgovShared
 extern PgovShared *pgov;
 extern PgovBoard pgov_board;	/* tenants [max_tenants], slots [nslots] */
 extern PgovRule *pgov_rules;	/* [pgov_max_rules] */
+extern PgovRuleKey *pgov_rule_keys;	/* [pgov_max_rules], the rules' index */
 extern PgovEvent *pgov_events;	/* [pgov_event_log_size] */
 extern PgovSample *pgov_samples;	/* [history_size][max_tenants] */
 extern TimestampTz *pgov_tick_times;	/* [history_size] */
@@ -157,7 +159,6 @@ typedef struct PgovConfig
 typedef struct PgovGroups
 {
 	bool		computed;
-	bool		needed;			/* a +group rule asked before computed */
 	int			n;
 	Oid		   *oids;			/* sorted */
 } PgovGroups;

@@ -149,14 +149,30 @@ rule(int64_t id, int priority, int tenant, const char *role, const char *db,
 	return r;
 }
 
+/* The OID of group "shoppers" for the indexed classifier. */
+#define SHOPPERS_OID 100
+
+/*
+ * Classifies with the plain classifier and with the index, which must agree;
+ * returns the tenant (-1: none).
+ */
 static int
 classify(PgovRule *rules, int n, const char *role, const char *db,
 		 const char *app, const char *ip)
 {
+	static const uint32_t shoppers[1] = {SHOPPERS_OID};
 	PgovLogin	l;
 	PgovCidr	a;
+	PgovRuleKey keys[16];
+	PgovRuleIndex ix;
 	int			r;
+	int			ri;
+	int			i;
 
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < n; i++)
+		if (rules[i].role_is_group && strcmp(rules[i].role_name, "shoppers") == 0)
+			rules[i].group_oid = SHOPPERS_OID;
 	l.role_name = role;
 	l.database_name = db;
 	l.application_name = app;
@@ -168,6 +184,21 @@ classify(PgovRule *rules, int n, const char *role, const char *db,
 	else
 		l.addr = NULL;
 	r = pgov_classify(rules, n, &l, member, (void *) role);
+
+	ix.rules = rules;
+	ix.nrules = n;
+	ix.keys = keys;
+	ix.first_group = pgov_index_rules(rules, n, keys);
+	ri = pgov_classify_indexed(&ix, &l);
+	if (ri == PGOV_NEED_GROUPS)
+	{
+		bool		in = strcmp(role, "shop") == 0 || strcmp(role, "shop_batch") == 0;
+
+		l.groups = shoppers;
+		l.ngroups = in ? 1 : 0;
+		ri = pgov_classify_indexed(&ix, &l);
+	}
+	CHECK(ri == r);
 	return r < 0 ? -1 : rules[r].tenant;
 }
 
@@ -208,7 +239,7 @@ test_classify(void)
 	CHECK(classify(rules, n, "anyone", "anydb", "", "127.0.0.1") == 7);
 	/* no membership callback: +group never matches */
 	{
-		PgovLogin	l = {"shop_batch", "shopdb", "", NULL};
+		PgovLogin	l = {"shop_batch", "shopdb", "", NULL, NULL, 0};
 
 		CHECK(!pgov_rule_matches(&rules[1], &l, NULL, NULL));
 	}
@@ -322,15 +353,21 @@ test_validate(void)
 	PgovProblem p;
 	PgovRule	built;
 
+	/* tenants are kept sorted by name */
+	enum
+	{
+		INV, REP, SHOP
+	};
+
 	memset(t, 0, sizeof(t));
-	strcpy(t[0].name, "shop");
-	t[0].max_connections = 40;
-	t[0].reserved_connections = 20;
-	strcpy(t[1].name, "inventory");
-	t[1].max_connections = 30;
-	t[1].reserved_connections = 10;
-	strcpy(t[2].name, "reporting");
-	t[2].max_connections = PGOV_NO_CAP;
+	strcpy(t[SHOP].name, "shop");
+	t[SHOP].max_connections = 40;
+	t[SHOP].reserved_connections = 20;
+	strcpy(t[INV].name, "inventory");
+	t[INV].max_connections = 30;
+	t[INV].reserved_connections = 10;
+	strcpy(t[REP].name, "reporting");
+	t[REP].max_connections = PGOV_NO_CAP;
 	r[0] = rule(1, 100, -1, "shop", NULL, NULL, NULL);
 	rt[0] = "shop";
 
@@ -366,14 +403,14 @@ test_validate(void)
 	}
 
 	/* a wait longer than authentication_timeout, however written */
-	t[1].wait_timeout_ms = 120001;
+	t[INV].wait_timeout_ms = 120001;
 	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
 	CHECK(p.code == PGOV_WAIT_TOO_LONG && p.limit == 120000);
-	t[1].wait_timeout_ms = INT64_MAX;
+	t[INV].wait_timeout_ms = INT64_MAX;
 	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
-	t[1].wait_timeout_ms = 120000;
+	t[INV].wait_timeout_ms = 120000;
 	CHECK(pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
-	t[1].wait_timeout_ms = 0;
+	t[INV].wait_timeout_ms = 0;
 
 	/* reserves that no longer fit are scaled down, caps untouched */
 	{
@@ -381,37 +418,37 @@ test_validate(void)
 
 		memcpy(s2, t, sizeof(s2));
 		CHECK(pgov_scale_reserves(s2, 3, 97) == 30);
-		CHECK(s2[0].reserved_connections == 20 && s2[1].reserved_connections == 10);
+		CHECK(s2[SHOP].reserved_connections == 20 && s2[INV].reserved_connections == 10);
 		CHECK(pgov_scale_reserves(s2, 3, 15) == 30);
-		CHECK(s2[0].reserved_connections == 10 && s2[1].reserved_connections == 5);
-		CHECK(s2[0].max_connections == 40 && s2[1].max_connections == 30);
+		CHECK(s2[SHOP].reserved_connections == 10 && s2[INV].reserved_connections == 5);
+		CHECK(s2[SHOP].max_connections == 40 && s2[INV].max_connections == 30);
 		CHECK(pgov_scale_reserves(s2, 3, 0) == 15);
-		CHECK(s2[0].reserved_connections == 0 && s2[1].reserved_connections == 0);
+		CHECK(s2[SHOP].reserved_connections == 0 && s2[INV].reserved_connections == 0);
 	}
 
 	/* reserved above cap, negative numbers */
-	t[0].reserved_connections = 41;
+	t[SHOP].reserved_connections = 41;
 	CHECK(!pgov_validate_config(t, 3, rt, r, 1, limits(97, 64, 256), &p));
 	CHECK(p.code == PGOV_RESERVED_ABOVE_CAP && strcmp(p.tenant, "shop") == 0);
-	t[0].reserved_connections = 40;
-	CHECK(pgov_validate_tenant(&t[0], 120000, &p));
-	t[0].reserved_connections = -1;
-	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
+	t[SHOP].reserved_connections = 40;
+	CHECK(pgov_validate_tenant(&t[SHOP], 120000, &p));
+	t[SHOP].reserved_connections = -1;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
 	CHECK(p.code == PGOV_NEGATIVE_VALUE && strcmp(p.field, "reserved_connections") == 0);
-	t[0].reserved_connections = 0;
-	t[0].max_waiting = -5;
-	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
+	t[SHOP].reserved_connections = 0;
+	t[SHOP].max_waiting = -5;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
 	CHECK(p.code == PGOV_NEGATIVE_VALUE && p.value == -5);
-	t[0].max_waiting = 0;
-	t[0].wait_timeout_ms = -1;
-	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
-	t[0].wait_timeout_ms = 0;
-	t[0].max_connections = -3;
-	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
-	t[0].max_connections = 0;	/* cap 0 is valid: a tenant kept out */
-	CHECK(pgov_validate_tenant(&t[0], 120000, &p));
-	t[0].name[0] = '\0';
-	CHECK(!pgov_validate_tenant(&t[0], 120000, &p));
+	t[SHOP].max_waiting = 0;
+	t[SHOP].wait_timeout_ms = -1;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	t[SHOP].wait_timeout_ms = 0;
+	t[SHOP].max_connections = -3;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	t[SHOP].max_connections = 0;	/* cap 0 is valid: a tenant kept out */
+	CHECK(pgov_validate_tenant(&t[SHOP], 120000, &p));
+	t[SHOP].name[0] = '\0';
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
 	CHECK(p.code == PGOV_BAD_TENANT_NAME);
 
 	/* a pattern with non-ASCII bytes could never match what a client sends */
@@ -533,6 +570,150 @@ test_cidr_random(void)
 }
 
 /*
+ * The indexed classifier against the plain one: 100,000 random
+ * configurations, each asked by a random login.  Names come from small sets
+ * so that rules collide and match often; +group rules name groups with an
+ * OID (or none: a group that did not exist); priorities repeat, so ids
+ * decide.  The index may ask for the login's groups (PGOV_NEED_GROUPS) and
+ * must then answer the same as the plain classifier, whose membership test
+ * is written here independently.
+ */
+#define RAND_MAX_RULES 48
+
+typedef struct RandLogin
+{
+	PgovLogin	login;
+	PgovCidr	addr;
+	uint32_t	groups[4];
+} RandLogin;
+
+static bool
+rand_member(void *ctx, const char *group, uint32_t group_oid)
+{
+	const RandLogin *rl = ctx;
+	int			i;
+
+	(void) group;
+	for (i = 0; i < rl->login.ngroups; i++)
+		if (group_oid != 0 && rl->groups[i] == group_oid)
+			return true;
+	return false;
+}
+
+static const char *
+pick(const char *const *set, int n)
+{
+	return set[rng() % n];
+}
+
+static void
+test_classify_indexed_random(void)
+{
+	static const char *const roles[] = {"alice", "bob", "carol", "dave", "shop"};
+	static const char *const dbs[] = {"app", "shopdb", "postgres"};
+	static const char *const groups[] = {"readers", "writers", "ghosts"};
+	static const uint32_t group_oids[] = {11, 12, 0};	/* ghosts: no such role */
+	static const char *const globs[] = {"*", "web-*", "web-?", "batch", "", "w*b*"};
+	static const char *const apps[] = {"web-1", "web-12", "batch", "", "wxb"};
+	static const char *const nets[] = {"10.0.0.0/8", "10.1.0.0/16", "192.168.1.7", "::1", "0.0.0.0/0"};
+	static const char *const ips[] = {"10.1.2.3", "10.2.0.1", "192.168.1.7", "::1", NULL};
+	int			wrong = 0;
+	int			needed = 0;
+	int			matched = 0;
+	int			iter;
+
+	for (iter = 0; iter < 100000; iter++)
+	{
+		PgovRule	rules[RAND_MAX_RULES];
+		PgovRuleKey keys[RAND_MAX_RULES];
+		PgovRuleIndex ix;
+		RandLogin	rl;
+		PgovProblem p;
+		int			n = 1 + (int) (rng() % RAND_MAX_RULES);
+		int			i;
+		int			plain;
+		int			indexed;
+		const char *ip;
+
+		for (i = 0; i < n; i++)
+		{
+			const char *role = NULL;
+			char		grp[PGOV_NAME_LEN];
+			int			g = -1;
+
+			switch (rng() % 4)
+			{
+				case 0:
+					role = pick(roles, 5);
+					break;
+				case 1:
+					g = (int) (rng() % 3);
+					snprintf(grp, sizeof(grp), "+%s", groups[g]);
+					role = grp;
+					break;
+				default:
+					break;
+			}
+			if (!pgov_rule_build(&rules[i], 1 + (int64_t) (rng() % 1000) * RAND_MAX_RULES + i,
+								 (int) (rng() % 4) * 10, role,
+								 rng() % 3 == 0 ? pick(dbs, 3) : NULL,
+								 rng() % 4 == 0 ? pick(globs, 6) : NULL,
+								 rng() % 5 == 0 ? pick(nets, 5) : NULL, &p))
+			{
+				wrong++;
+				continue;
+			}
+			rules[i].tenant = i;
+			if (g >= 0)
+				rules[i].group_oid = group_oids[g];
+		}
+		pgov_sort_rules(rules, n);
+
+		memset(&rl, 0, sizeof(rl));
+		rl.login.role_name = pick(roles, 5);
+		rl.login.database_name = pick(dbs, 3);
+		rl.login.application_name = pick(apps, 5);
+		ip = ips[rng() % 5];
+		if (ip && pgov_cidr_parse(ip, &rl.addr))
+			rl.login.addr = &rl.addr;
+		/* sorted memberships: a subset of readers (11) and writers (12) */
+		if (rng() % 2)
+			rl.groups[rl.login.ngroups++] = 11;
+		if (rng() % 2)
+			rl.groups[rl.login.ngroups++] = 12;
+
+		plain = pgov_classify(rules, n, &rl.login, rand_member, &rl);
+
+		ix.rules = rules;
+		ix.nrules = n;
+		ix.keys = keys;
+		ix.first_group = pgov_index_rules(rules, n, keys);
+		{
+			PgovLogin	unknown = rl.login;
+
+			unknown.groups = NULL;
+			indexed = pgov_classify_indexed(&ix, &unknown);
+		}
+		if (indexed == PGOV_NEED_GROUPS)
+		{
+			needed++;
+			rl.login.groups = rl.groups;
+			indexed = pgov_classify_indexed(&ix, &rl.login);
+		}
+		if (indexed != plain)
+			wrong++;
+		if (plain >= 0)
+			matched++;
+	}
+	CHECK(wrong == 0);
+	/* the draw exercises both outcomes and both paths */
+	CHECK(matched > 10000 && 100000 - matched > 1000);
+	CHECK(needed > 1000 && needed < 99000);
+	printf("indexed classifier: 100000 configurations, %d matched, %d needed groups, %d disagreements\n",
+		   matched, needed, wrong);
+}
+
+/*
  * Random logins and logouts over three tenants: the invariants the
  * admission contract promises hold after every step.
  */
@@ -583,6 +764,7 @@ main(void)
 	test_glob();
 	test_cidr();
 	test_classify();
+	test_classify_indexed_random();
 	test_decide();
 	test_founding_case();
 	test_validate();
