@@ -14,7 +14,7 @@ OBJS = \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor
-DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql
+DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing

@@ -37,6 +37,7 @@
 #include "postmaster/postmaster.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/catcache.h"
 #include "utils/syscache.h"
@@ -209,6 +210,37 @@ refuse(const PgovVerdict *v)
 }
 
 /*
+ * Sleeps on this backend's latch until it is woken (a seat it can take, or
+ * new rules: true) or its wait ends (false).  The governor wakes only the
+ * head of a queue that can be admitted, so a released seat does not wake
+ * every waiter; the short slices only let us notice a client that went away
+ * (nobody reads its socket meanwhile), and decide nothing.
+ */
+static bool
+sleep_for_seat(const PgovVerdict *v)
+{
+	for (;;)
+	{
+		long		left = (long) ((v->deadline - GetCurrentTimestamp()) / 1000);
+		int			rc;
+
+		if (left <= 0)
+			return false;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   Max(Min(left, PGOV_CLIENT_CHECK_MS), 1),
+					   pgov_seat_wait_event());
+		CHECK_FOR_INTERRUPTS();
+		if (!pq_check_connection())
+			ereport(FATAL,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("client went away while waiting for a seat in tenant \"%s\"",
+							v->tenant)));
+		if (rc & WL_LATCH_SET)
+			return true;
+	}
+}
+
+/*
  * Classifies and decides this login until it is admitted (returns) or
  * refused (FATAL), sleeping while it waits for a seat.  A new configuration
  * during a wait sends it back to classification.
@@ -218,6 +250,7 @@ admit(const PgovWho *who, instr_time start, TimestampTz entered)
 {
 	PgovGroups	groups = {0};
 	bool		waited = false;
+	bool		woken = false;
 	TimestampTz deadline_cap = TimestampTzPlusMilliseconds(MyStartTimestamp,
 														   (int64) AuthenticationTimeout * 1000 - 1000);
 
@@ -225,8 +258,9 @@ admit(const PgovWho *who, instr_time start, TimestampTz entered)
 	{
 		PgovPlace	place;
 		PgovVerdict v;
-		long		sleep_ms;
 
+		/* before deciding: a wake-up that comes after the decision stays */
+		ResetLatch(MyLatch);
 		if (!pgov_classify_published(who, &groups, &place))
 		{
 			/* a +group rule: memberships first, outside any lock */
@@ -240,6 +274,8 @@ admit(const PgovWho *who, instr_time start, TimestampTz entered)
 			continue;			/* the rules changed meanwhile */
 		}
 		entered = 0;
+		if (woken)
+			pgov_count_wakeup(v.outcome == PGOV_SEAT_ADMITTED);
 
 		if (v.outcome == PGOV_SEAT_ADMITTED)
 		{
@@ -254,21 +290,9 @@ admit(const PgovWho *who, instr_time start, TimestampTz entered)
 			refuse(&v);
 		}
 
-		/*
-		 * Queued.  A released seat or a new configuration wakes us; the
-		 * short slice only lets us notice a client that went away (nobody
-		 * reads its socket meanwhile).
-		 */
+		/* queued */
 		waited = true;
-		sleep_ms = (long) ((v.deadline - GetCurrentTimestamp()) / 1000);
-		(void) ConditionVariableTimedSleep(&pgov->seat_cv,
-										   Max(Min(sleep_ms, PGOV_CLIENT_CHECK_MS), 1),
-										   pgov_seat_wait_event());
-		if (!pq_check_connection())
-			ereport(FATAL,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("client went away while waiting for a seat in tenant \"%s\"",
-							v.tenant)));
+		woken = sleep_for_seat(&v);
 	}
 }
 

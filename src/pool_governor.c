@@ -31,11 +31,12 @@ char	   *pgov_database = NULL;
 int			pgov_capacity_setting = -1;
 char	   *pgov_default_tenant = NULL;
 bool		pgov_exempt_superusers = true;
-int			pgov_max_tenants = 64;
-int			pgov_max_rules = 256;
+int			pgov_max_tenants = 1024;
+int			pgov_max_rules = 4096;
 int			pgov_sample_interval_ms = 1000;
 int			pgov_health_window_s = 60;
 int			pgov_history_size = 3600;
+int			pgov_history_tenants = 64;
 int			pgov_event_log_size = 1024;
 
 static const struct config_enum_entry mode_options[] = {
@@ -127,14 +128,14 @@ define_settings(void)
 
 	DefineCustomIntVariable("pool_governor.max_tenants",
 							gettext_noop("Most tenants the governor can hold, counting removed ones still draining."),
-							NULL,
-							&pgov_max_tenants, 64, 1, PGOV_MAX_TENANTS_LIMIT,
+							gettext_noop("Each costs about 200 bytes of shared memory."),
+							&pgov_max_tenants, 1024, 1, PGOV_MAX_TENANTS_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.max_rules",
 							gettext_noop("Most classification rules the governor can hold."),
-							NULL,
-							&pgov_max_rules, 256, 1, 100000,
+							gettext_noop("Each costs about 260 bytes of shared memory."),
+							&pgov_max_rules, 4096, 1, PGOV_MAX_RULES_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.sample_interval",
@@ -151,8 +152,14 @@ define_settings(void)
 
 	DefineCustomIntVariable("pool_governor.history_size",
 							gettext_noop("History samples kept per tenant."),
-							gettext_noop("Shared memory grows with history_size times max_tenants."),
+							gettext_noop("Shared memory grows with history_size times history_tenants."),
 							&pgov_history_size, 3600, 0, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.history_tenants",
+							gettext_noop("Tenants whose history is kept at once."),
+							gettext_noop("A tenant with sessions or logins takes a history ring; the ring of the tenant idle the longest goes to it when none is free."),
+							&pgov_history_tenants, 64, 0, PGOV_MAX_TENANTS_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.event_log_size",

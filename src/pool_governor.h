@@ -35,6 +35,7 @@ extern int	pgov_max_rules;
 extern int	pgov_sample_interval_ms;
 extern int	pgov_health_window_s;
 extern int	pgov_history_size;
+extern int	pgov_history_tenants;
 extern int	pgov_event_log_size;
 extern const char *pgov_mode_name(int mode);
 

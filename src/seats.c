@@ -39,10 +39,43 @@ tenant_count(PgovBoard *b, PgovTenant *t, int delta, int64_t now)
 	}
 }
 
+/* The list of tenants with waiters: a tenant joins it at the tail when its
+ * queue begins and leaves it when its queue empties. */
+static void
+waiting_tenants_join(PgovBoard *b, PgovTenant *t)
+{
+	int			idx = (int) (t - b->tenants);
+
+	t->wq_prev = b->totals->wq_tail;
+	t->wq_next = -1;
+	if (b->totals->wq_tail >= 0)
+		b->tenants[b->totals->wq_tail].wq_next = idx;
+	else
+		b->totals->wq_head = idx;
+	b->totals->wq_tail = idx;
+}
+
+static void
+waiting_tenants_leave(PgovBoard *b, PgovTenant *t)
+{
+	if (t->wq_prev >= 0)
+		b->tenants[t->wq_prev].wq_next = t->wq_next;
+	else
+		b->totals->wq_head = t->wq_next;
+	if (t->wq_next >= 0)
+		b->tenants[t->wq_next].wq_prev = t->wq_prev;
+	else
+		b->totals->wq_tail = t->wq_prev;
+	t->wq_prev = t->wq_next = -1;
+}
+
 static void
 enqueue(PgovBoard *b, PgovTenant *t, int slotno)
 {
 	PgovSlot   *s = &b->slots[slotno];
+
+	if (t->waiting == 0)
+		waiting_tenants_join(b, t);
 
 	s->wait_prev = t->wait_tail;
 	s->wait_next = -1;
@@ -69,6 +102,8 @@ dequeue(PgovBoard *b, PgovTenant *t, int slotno)
 		t->wait_tail = s->wait_prev;
 	s->wait_prev = s->wait_next = -1;
 	t->waiting--;
+	if (t->waiting == 0)
+		waiting_tenants_leave(b, t);
 }
 
 static int
@@ -84,9 +119,13 @@ pgov_board_init(PgovBoard *b)
 
 	memset(b->totals, 0, sizeof(*b->totals));
 	b->totals->default_tenant = -1;
+	b->totals->wq_head = b->totals->wq_tail = -1;
 	memset(b->tenants, 0, sizeof(PgovTenant) * b->max_tenants);
 	for (i = 0; i < b->max_tenants; i++)
+	{
 		b->tenants[i].wait_head = b->tenants[i].wait_tail = -1;
+		b->tenants[i].wq_prev = b->tenants[i].wq_next = -1;
+	}
 	memset(b->slots, 0, sizeof(PgovSlot) * b->nslots);
 	for (i = 0; i < b->nslots; i++)
 	{
@@ -126,6 +165,40 @@ pgov_find_tenant_entry(const PgovBoard *b, const char *name)
 		if (b->tenants[i].in_use && strcmp(b->tenants[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * The waiters to wake because they can take a seat now: the head of each
+ * tenant's queue that pgov_decide() would admit, never more of those that
+ * need a shared seat than there are shared seats free (a head below its
+ * tenant's reserve needs none).  Nobody else is woken: a released seat
+ * wakes one waiter, not every waiter of every tenant.  At most max slots
+ * are written to slots[]; returns how many.  O(tenants with waiters).
+ */
+int
+pgov_seat_wakeable(const PgovBoard *b, int capacity, int *slots, int max)
+{
+	int			shared_free = capacity - b->totals->sum_held;
+	int			n = 0;
+	int			i;
+
+	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
+	{
+		const PgovTenant *t = &b->tenants[i];
+
+		if (pgov_decide(t->connected, t->max_connections,
+						t->reserved_connections, b->totals->sum_held,
+						capacity, 0) != PGOV_ADMIT)
+			continue;
+		if (t->connected >= t->reserved_connections)
+		{
+			if (shared_free <= 0)
+				continue;
+			shared_free--;
+		}
+		slots[n++] = t->wait_head;
+	}
+	return n;
 }
 
 /*
@@ -445,6 +518,7 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
 		t->incarnation = incarnation;
 		memcpy(t->name, name, PGOV_NAME_LEN);
 		t->wait_head = t->wait_tail = -1;
+		t->wq_prev = t->wq_next = -1;
 		t->stats_reset = now;
 		if (i + 1 > b->totals->ntenants)
 			b->totals->ntenants = i + 1;
@@ -558,7 +632,9 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 		t->connected = 0;
 		t->waiting = 0;
 		t->wait_head = t->wait_tail = -1;
+		t->wq_prev = t->wq_next = -1;
 	}
+	tot->wq_head = tot->wq_tail = -1;
 	tot->connected = 0;
 	for (i = 0; i < b->nslots; i++)
 	{

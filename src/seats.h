@@ -93,6 +93,8 @@ typedef struct PgovTenant
 	int			waiting;
 	int			wait_head;		/* oldest waiter's slot, -1 = none */
 	int			wait_tail;
+	int			wq_prev;		/* the tenants with waiters, in the order */
+	int			wq_next;		/* their queues began; -1 = none */
 	int			peak_connected;
 	int64_t		peak_at;
 	int64_t		admitted;
@@ -116,6 +118,8 @@ typedef struct PgovSeatTotals
 	int			exempt_connected;
 	int			exempt_ordinary;	/* of which in max_connections slots */
 	int64_t		rejected_total;
+	int			wq_head;		/* first tenant with waiters, -1 = none */
+	int			wq_tail;
 } PgovSeatTotals;
 
 /* A backend's handle on the arrays (pointers are per process). */
@@ -191,6 +195,8 @@ extern int	pgov_capacity_in_force(const PgovBoard *b, int capacity,
 								   int slot_limit);
 extern int	pgov_reserved_unused(const PgovBoard *b);
 extern int	pgov_find_tenant_entry(const PgovBoard *b, const char *name);
+extern int	pgov_seat_wakeable(const PgovBoard *b, int capacity, int *slots,
+							   int max);
 
 extern int	pgov_seat_claim(PgovBoard *b, int slotno, int pid,
 							const PgovWho *who, int64_t now);

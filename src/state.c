@@ -74,6 +74,7 @@ PgovBoard	pgov_board;
 PgovRule   *pgov_rules = NULL;
 PgovRuleKey *pgov_rule_keys = NULL;
 PgovEvent  *pgov_events = NULL;
+PgovHistoryRing *pgov_history_rings = NULL;
 PgovSample *pgov_samples = NULL;
 TimestampTz *pgov_tick_times = NULL;
 
@@ -82,6 +83,19 @@ TimestampTz *pgov_tick_times = NULL;
 /* Backend slots kept free beyond superuser_reserved_connections and the
  * tenants' unused reserves before anyone may wait: waiters hold one each. */
 #define PGOV_WAIT_SLOT_MARGIN	2
+
+/*
+ * Waiters woken at most by one change of the board.  More than that can
+ * take a seat only when that many tenants' heads can: each admitted waiter
+ * wakes the next ones, and the worker's tick wakes any left.
+ */
+#define PGOV_WAKE_MAX			64
+
+typedef struct PgovWakeList
+{
+	int			n;
+	int			slots[PGOV_WAKE_MAX];
+} PgovWakeList;
 
 /* Tries to plan every session before a publication takes the locks. */
 #define PGOV_PLAN_ATTEMPTS		20
@@ -97,7 +111,8 @@ pgov_shmem_size(void)
 	size = add_size(size, MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot))));
 	size = add_size(size, MAXALIGN(mul_size(pgov_event_log_size, sizeof(PgovEvent))));
 	size = add_size(size, MAXALIGN(mul_size(pgov_history_size, sizeof(TimestampTz))));
-	size = add_size(size, MAXALIGN(mul_size(mul_size(pgov_history_size, pgov_max_tenants),
+	size = add_size(size, MAXALIGN(mul_size(pgov_history_tenants, sizeof(PgovHistoryRing))));
+	size = add_size(size, MAXALIGN(mul_size(mul_size(pgov_history_size, pgov_history_tenants),
 											sizeof(PgovSample))));
 	return size;
 }
@@ -157,6 +172,8 @@ pgov_shmem_startup(void)
 	p += MAXALIGN(mul_size(pgov_event_log_size, sizeof(PgovEvent)));
 	pgov_tick_times = (TimestampTz *) p;
 	p += MAXALIGN(mul_size(pgov_history_size, sizeof(TimestampTz)));
+	pgov_history_rings = (PgovHistoryRing *) p;
+	p += MAXALIGN(mul_size(pgov_history_tenants, sizeof(PgovHistoryRing)));
 	pgov_samples = (PgovSample *) p;
 
 	if (!found)
@@ -173,14 +190,18 @@ pgov_shmem_startup(void)
 		pgov->config_lock = &locks[1].lock;
 		pgov->event_lock = &locks[2].lock;
 		pgov->history_lock = &locks[3].lock;
-		ConditionVariableInit(&pgov->seat_cv);
 		ConditionVariableInit(&pgov->load_cv);
 		pg_atomic_init_u64(&pgov->hook_logins, 0);
+		pg_atomic_init_u64(&pgov->wakeups, 0);
+		pg_atomic_init_u64(&pgov->wakeups_admitted, 0);
+		pg_atomic_init_u64(&pgov->wakeups_requeued, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_total, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_max, 0);
 		for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 			pg_atomic_init_u64(&pgov->hook_hist[i], 0);
 		pgov_board_init(&pgov_board);
+		for (i = 0; i < pgov_history_tenants; i++)
+			pgov_history_rings[i].tenant = -1;
 
 		problem[0] = '\0';
 		if (pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
@@ -289,6 +310,53 @@ pgov_classify_published(const PgovWho *who, PgovGroups *groups,
 	return ok;
 }
 
+/*
+ * Under pgov->lock: the waiters that can take a seat now, the head of each
+ * queue that would be admitted and no more (pgov_seat_wakeable).
+ */
+static void
+collect_wakeable(PgovWakeList *w)
+{
+	int			capacity = pgov_capacity_in_force(&pgov_board, pgov_capacity(),
+												  pgov_slot_limit());
+
+	w->n = pgov_seat_wakeable(&pgov_board, capacity, w->slots, PGOV_WAKE_MAX);
+}
+
+/* After the lock: wakes the waiters of slots (each sleeps on its latch). */
+static void
+wake_slots(const int *slots, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		SetLatch(&ProcGlobal->allProcs[slots[i]].procLatch);
+	if (n > 0)
+		pg_atomic_fetch_add_u64(&pgov->wakeups, n);
+}
+
+/* Wakes whoever can take a seat now: the worker's tick, after anything
+ * that may have freed seats without a login's help. */
+void
+pgov_wake_waiters(void)
+{
+	PgovWakeList w;
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	collect_wakeable(&w);
+	LWLockRelease(pgov->lock);
+	wake_slots(w.slots, w.n);
+}
+
+/* A woken waiter decided again: admitted, or still waiting (a wake-up that
+ * was of no use to it). */
+void
+pgov_count_wakeup(bool admitted)
+{
+	pg_atomic_fetch_add_u64(admitted ? &pgov->wakeups_admitted :
+							&pgov->wakeups_requeued, 1);
+}
+
 /* After the lock: a slot still held by a backend that left is reclaimed. */
 static void
 report_reclaimed(int stale)
@@ -342,6 +410,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 				  PgovVerdict *v)
 {
 	PgovAsk		ask;
+	PgovWakeList w;
 	char		cap[32];
 	int			stale = 0;
 	bool		current;
@@ -362,16 +431,19 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	if (entered != 0)
 		stale = pgov_seat_claim(&pgov_board, slotno, MyProcPid, who, entered);
 	current = (pgov->generation == place->generation);
+	w.n = 0;
 	if (current)
+	{
 		pgov_seat_decide(&pgov_board, slotno, &ask, v);
+		/* a waiter left its queue: the next one may fit now */
+		if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
+			collect_wakeable(&w);
+	}
 	LWLockRelease(pgov->lock);
 	report_reclaimed(stale);
 	if (!current)
 		return false;
-
-	/* a waiter left its queue: the next one may fit now */
-	if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
-		ConditionVariableBroadcast(&pgov->seat_cv);
+	wake_slots(w.slots, w.n);
 
 	if (v->outcome == PGOV_SEAT_ADMITTED && v->after_wait)
 		pgov_event_add(PGOV_EV_ADMITTED_AFTER_WAIT, v->tenant, who,
@@ -400,17 +472,19 @@ void
 pgov_login_release(int slotno, int pid)
 {
 	PgovReleased out;
+	PgovWakeList w;
 	bool		released;
 
+	w.n = 0;
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
 	released = pgov_seat_release(&pgov_board, slotno, pid, &out);
+	if (released)
+		collect_wakeable(&w);
 	LWLockRelease(pgov->lock);
 
 	if (!released)
 		return;
-	if (out.state == PGOV_SLOT_GOVERNED || out.state == PGOV_SLOT_WAITING ||
-		out.state == PGOV_SLOT_EXEMPT)
-		ConditionVariableBroadcast(&pgov->seat_cv);
+	wake_slots(w.slots, w.n);
 	if (out.state == PGOV_SLOT_WAITING)
 		pgov_event_add(PGOV_EV_WAIT_ABANDONED, out.tenant, &out.who,
 					   "login left while waiting for a seat");
@@ -489,6 +563,8 @@ pgov_publish(const PgovConfig *cfg)
 	PgovPlan   *plan = palloc0(sizeof(PgovPlan) * nslots);
 	int		   *todo = palloc(sizeof(int) * nslots);
 	PgovWho    *who = palloc(sizeof(PgovWho) * nslots);
+	int		   *waiters = palloc(sizeof(int) * nslots);
+	int			nwaiters = 0;
 	PgovGroups	groups;
 	PgovPrepared pp;
 	PgovRuleIndex ix;
@@ -554,14 +630,18 @@ pgov_publish(const PgovConfig *cfg)
 		LWLockRelease(pgov->config_lock);
 	}
 
+	/* waiters decide again under the new rules */
+	for (attempt = 0; attempt < nslots; attempt++)
+		if (pgov_board.slots[attempt].state == PGOV_SLOT_WAITING)
+			waiters[nwaiters++] = attempt;
 	generation = pgov->generation + 1;
 	publish_locked(&pp, plan, generation, GetCurrentTimestamp());
 	LWLockRelease(pgov->lock);
 	LWLockRelease(pgov->config_lock);
 	unprepare(&pp);
+	wake_slots(waiters, nwaiters);
 
-	/* waiters decide again under the new rules */
-	ConditionVariableBroadcast(&pgov->seat_cv);
+	pfree(waiters);
 	pfree(plan);
 	pfree(todo);
 	pfree(who);
@@ -783,7 +863,7 @@ pgov_reconcile(void)
 
 		if (released)
 		{
-			ConditionVariableBroadcast(&pgov->seat_cv);
+			pgov_wake_waiters();
 			ereport(LOG,
 					(errmsg("pool_governor reclaimed the seat of process %d, which exited without returning it",
 							pid)));

@@ -46,8 +46,9 @@ typedef enum PgovEventKind
  */
 #define PGOV_TIMING_BUCKETS 20
 
-/* Upper bound of pool_governor.max_tenants. */
-#define PGOV_MAX_TENANTS_LIMIT 1024
+/* Upper bounds of pool_governor.max_tenants and max_rules. */
+#define PGOV_MAX_TENANTS_LIMIT 100000
+#define PGOV_MAX_RULES_LIMIT 100000
 
 typedef struct PgovEvent
 {
@@ -62,7 +63,8 @@ typedef struct PgovEvent
 /* One tenant's sample at one worker tick. */
 typedef struct PgovSample
 {
-	uint32		incarnation;	/* of the tenant entry when sampled */
+	uint32		incarnation;	/* of the tenant entry when sampled; 0 = no
+								 * sample at that tick */
 	int32		connected;
 	int32		active;
 	int32		idle;
@@ -71,6 +73,20 @@ typedef struct PgovSample
 	int32		admitted;		/* since the previous sample */
 	int32		rejected;
 } PgovSample;
+
+/*
+ * A tenant's history: history_size samples, one per tick, in a ring of the
+ * pool of history_tenants rings.  A tenant with sessions, waiters or logins
+ * takes a free ring, or the ring of the tenant idle the longest; it keeps
+ * it while it has traffic.  Written by the worker alone (history_lock).
+ */
+typedef struct PgovHistoryRing
+{
+	int			tenant;			/* entry, -1 = free */
+	uint32		incarnation;	/* of the entry when the ring was taken */
+	uint64		since_tick;		/* first tick sampled for this owner */
+	uint64		last_traffic;	/* last tick it had traffic */
+} PgovHistoryRing;
 
 /* Why health is not ok, beyond what the tenants' counters say. */
 typedef enum PgovProblemLevel
@@ -95,7 +111,6 @@ typedef struct PgovShared
 	LWLock	   *config_lock;	/* the published rules */
 	LWLock	   *event_lock;		/* event ring */
 	LWLock	   *history_lock;	/* history ring */
-	ConditionVariable seat_cv;	/* broadcast whenever a seat may be free */
 	ConditionVariable load_cv;	/* broadcast when the worker ends a load */
 
 	/* lock */
@@ -123,6 +138,9 @@ typedef struct PgovShared
 	pg_atomic_uint64 hook_ns_total;
 	pg_atomic_uint64 hook_ns_max;	/* approximate: last writer wins */
 	pg_atomic_uint64 hook_hist[PGOV_TIMING_BUCKETS];
+	pg_atomic_uint64 wakeups;	/* waiters woken for a seat or new rules */
+	pg_atomic_uint64 wakeups_admitted;	/* woken, then admitted */
+	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
 
 	/* event_lock */
 	uint64		events_written;
@@ -137,7 +155,8 @@ extern PgovBoard pgov_board;	/* tenants [max_tenants], slots [nslots] */
 extern PgovRule *pgov_rules;	/* [pgov_max_rules] */
 extern PgovRuleKey *pgov_rule_keys;	/* [pgov_max_rules], the rules' index */
 extern PgovEvent *pgov_events;	/* [pgov_event_log_size] */
-extern PgovSample *pgov_samples;	/* [history_size][max_tenants] */
+extern PgovHistoryRing *pgov_history_rings;	/* [history_tenants] */
+extern PgovSample *pgov_samples;	/* [history_tenants][history_size] */
 extern TimestampTz *pgov_tick_times;	/* [history_size] */
 
 /* A configuration read from the tables (or the snapshot file). */
@@ -184,6 +203,8 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 							  const PgovPlace *place, TimestampTz entered,
 							  TimestampTz deadline_cap, PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
+extern void pgov_wake_waiters(void);
+extern void pgov_count_wakeup(bool admitted);
 extern uint64 pgov_publish(const PgovConfig *cfg);
 extern void pgov_sync_sessions(bool adopt);
 extern void pgov_reconcile(void);

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 
+#include "access/htup_details.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -34,6 +35,7 @@ PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
 PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
+PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
 
 static void
 require_loaded(void)
@@ -336,24 +338,46 @@ pgov_events_1_0(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* A tenant's history ring as the view reads it. */
+typedef struct RingCopy
+{
+	int			ringno;
+	int			tenant;
+	uint64		since_tick;
+} RingCopy;
+
+static int
+ring_tenant_cmp(const void *a, const void *b)
+{
+	int			ta = ((const RingCopy *) a)->tenant;
+	int			tb = ((const RingCopy *) b)->tenant;
+
+	return (ta > tb) - (ta < tb);
+}
+
 /*
- * The history ring, oldest tick first, one row per tenant and tick.  A
- * sample belongs to the tenant whose entry had the same incarnation; the
- * samples of a removed tenant whose entry was reused are not shown.
+ * The history, oldest tick first, one row per tenant with a history ring
+ * and tick.  A ring belongs to the tenant whose entry had the same
+ * incarnation when it took the ring, from since_tick on; a removed tenant's
+ * history is not shown.  Rows are bounded by history_size times
+ * history_tenants whatever the number of tenants.
  */
 Datum
 pgov_history_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgovTenant *tenants;
+	RingCopy   *rings;
 	int			ntenants;
+	int			nrings = 0;
 	uint64		written;
 	uint64		first;
 	uint64		k;
+	int			r;
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
-	if (pgov_history_size <= 0)
+	if (pgov_history_size <= 0 || pgov_history_tenants <= 0)
 		return (Datum) 0;
 
 	tenants = palloc(sizeof(PgovTenant) * pgov_max_tenants);
@@ -362,26 +386,41 @@ pgov_history_1_0(PG_FUNCTION_ARGS)
 	memcpy(tenants, pgov_board.tenants, sizeof(PgovTenant) * ntenants);
 	LWLockRelease(pgov->lock);
 
+	rings = palloc(sizeof(RingCopy) * pgov_history_tenants);
 	LWLockAcquire(pgov->history_lock, LW_SHARED);
+	for (r = 0; r < pgov_history_tenants; r++)
+	{
+		PgovHistoryRing *ring = &pgov_history_rings[r];
+
+		if (ring->tenant < 0 || ring->tenant >= ntenants ||
+			!tenants[ring->tenant].in_use ||
+			tenants[ring->tenant].incarnation != ring->incarnation)
+			continue;
+		rings[nrings].ringno = r;
+		rings[nrings].tenant = ring->tenant;
+		rings[nrings].since_tick = ring->since_tick;
+		nrings++;
+	}
+	/* rows of one tick in tenant order */
+	qsort(rings, nrings, sizeof(RingCopy), ring_tenant_cmp);
+
 	written = pgov->ticks_written;
 	first = written > (uint64) pgov_history_size ? written - pgov_history_size : 0;
 	for (k = first; k < written; k++)
 	{
 		int			tick = (int) (k % pgov_history_size);
-		PgovSample *row = &pgov_samples[(Size) tick * pgov_max_tenants];
-		int			i;
 
-		for (i = 0; i < ntenants; i++)
+		for (r = 0; r < nrings; r++)
 		{
-			PgovSample *s = &row[i];
+			PgovSample *s;
 			Datum		v[9];
 			bool		nulls[9] = {0};
 
-			if (s->incarnation == 0 || !tenants[i].in_use ||
-				tenants[i].incarnation != s->incarnation)
+			if (k < rings[r].since_tick)
 				continue;
+			s = &pgov_samples[(Size) rings[r].ringno * pgov_history_size + tick];
 			v[0] = TimestampTzGetDatum(pgov_tick_times[tick]);
-			v[1] = CStringGetTextDatum(tenants[i].name);
+			v[1] = CStringGetTextDatum(tenants[rings[r].tenant].name);
 			v[2] = Int32GetDatum(s->connected);
 			v[3] = Int32GetDatum(s->active);
 			v[4] = Int32GetDatum(s->idle);
@@ -393,6 +432,7 @@ pgov_history_1_0(PG_FUNCTION_ARGS)
 		}
 	}
 	LWLockRelease(pgov->history_lock);
+	pfree(rings);
 	pfree(tenants);
 	return (Datum) 0;
 }
@@ -458,4 +498,25 @@ pgov_admission_mean_us_1_0(PG_FUNCTION_ARGS)
 	if (n == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8((double) pg_atomic_read_u64(&pgov->hook_ns_total) / n / 1000.0);
+}
+
+/*
+ * How waiters were woken: (woken, admitted, requeued).  A released seat
+ * wakes only waiters that can take it, so requeued (woken, then still
+ * waiting) stays small however many wait.
+ */
+Datum
+pgov_wakeups_1_2(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		v[3];
+	bool		nulls[3] = {false, false, false};
+
+	require_loaded();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	v[0] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups));
+	v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups_admitted));
+	v[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups_requeued));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
 }

@@ -232,6 +232,89 @@ sync_sessions(void)
 	CommitTransactionCommand();
 }
 
+/* Had the tenant sessions, waiters or logins at this tick? */
+static bool
+has_traffic(const PgovSample *s)
+{
+	return s->connected > 0 || s->waiting > 0 || s->admitted > 0 ||
+		s->rejected > 0;
+}
+
+/*
+ * Writes one tick's samples into the tenants' history rings (history_lock
+ * held).  Tenants keep their ring while they have traffic.  A tenant with
+ * traffic and no ring takes a free one, else the ring of the tenant idle
+ * the longest, if that one had no traffic at this tick: so the rings follow
+ * the busy tenants, and a tenant that had one keeps its recent history
+ * until a busier one needs the ring.  O(tenants + rings per taken ring).
+ */
+static void
+record_tick(const PgovSample *row, uint64 tick)
+{
+	int			nrings = pgov_history_tenants;
+	int			ntenants = pgov->totals.ntenants;
+	int		   *ring_of = palloc(sizeof(int) * Max(ntenants, 1));
+	int			r;
+	int			i;
+
+	for (i = 0; i < ntenants; i++)
+		ring_of[i] = -1;
+	for (r = 0; r < nrings; r++)
+	{
+		PgovHistoryRing *ring = &pgov_history_rings[r];
+
+		/* a ring whose tenant is gone (or its entry reused) is free */
+		if (ring->tenant >= 0 && ring->tenant < ntenants &&
+			row[ring->tenant].incarnation == ring->incarnation &&
+			ring->incarnation != 0)
+		{
+			ring_of[ring->tenant] = r;
+			if (has_traffic(&row[ring->tenant]))
+				ring->last_traffic = tick;
+		}
+		else
+			ring->tenant = -1;
+	}
+	for (i = 0; i < ntenants; i++)
+	{
+		int			best = -1;
+
+		if (ring_of[i] >= 0 || row[i].incarnation == 0 || !has_traffic(&row[i]))
+			continue;
+		for (r = 0; r < nrings; r++)
+		{
+			PgovHistoryRing *ring = &pgov_history_rings[r];
+
+			if (ring->tenant < 0)
+			{
+				best = r;
+				break;
+			}
+			if (ring->last_traffic < tick &&
+				(best < 0 || ring->last_traffic < pgov_history_rings[best].last_traffic))
+				best = r;
+		}
+		if (best < 0)
+			break;				/* every ring's tenant is busy */
+		if (pgov_history_rings[best].tenant >= 0)
+			ring_of[pgov_history_rings[best].tenant] = -1;
+		pgov_history_rings[best].tenant = i;
+		pgov_history_rings[best].incarnation = row[i].incarnation;
+		pgov_history_rings[best].since_tick = tick;
+		pgov_history_rings[best].last_traffic = tick;
+		ring_of[i] = best;
+	}
+	for (r = 0; r < nrings; r++)
+	{
+		PgovHistoryRing *ring = &pgov_history_rings[r];
+
+		if (ring->tenant >= 0)
+			pgov_samples[(Size) r * pgov_history_size + tick % pgov_history_size] =
+				row[ring->tenant];
+	}
+	pfree(ring_of);
+}
+
 /*
  * Records one history tick: per tenant, the seats held, how they split by
  * backend state, the waiters, and admissions / refusals since the previous
@@ -248,7 +331,7 @@ sample(TimestampTz now)
 	int			i;
 	uint64		tick;
 
-	if (pgov_history_size <= 0)
+	if (pgov_history_size <= 0 || pgov_history_tenants <= 0)
 		return;
 	slots = palloc(sizeof(SlotCopy) * pgov_board.nslots);
 	row = palloc0(sizeof(PgovSample) * pgov_max_tenants);
@@ -328,10 +411,9 @@ sample(TimestampTz now)
 	pgstat_clear_snapshot();
 
 	LWLockAcquire(pgov->history_lock, LW_EXCLUSIVE);
-	tick = pgov->ticks_written % pgov_history_size;
-	pgov_tick_times[tick] = now;
-	memcpy(&pgov_samples[tick * pgov_max_tenants], row,
-		   sizeof(PgovSample) * pgov_max_tenants);
+	tick = pgov->ticks_written;
+	pgov_tick_times[tick % pgov_history_size] = now;
+	record_tick(row, tick);
 	pgov->ticks_written++;
 	LWLockRelease(pgov->history_lock);
 
@@ -398,6 +480,8 @@ pgov_worker_main(Datum arg)
 		{
 			pgov_reconcile();
 			sync_sessions();
+			/* seats freed by either, or by a capacity raised at reload */
+			pgov_wake_waiters();
 			sample(now);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}

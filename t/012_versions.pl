@@ -88,7 +88,7 @@ SKIP:
 	skip 'PG_MODULE_MAGIC_EXT arrived in 18', 1 if $major < 18;
 	is($node->safe_psql('postgres',
 			"SELECT module_name || ' ' || version FROM pg_get_loaded_modules() WHERE file_name = 'pool_governor.so'"),
-		'pool_governor 1.1', 'the module names itself and its version');
+		'pool_governor 1.2', 'the module names itself and its version');
 }
 $node->stop;
 done_testing();

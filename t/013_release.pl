@@ -1,6 +1,7 @@
 # What a release promises: META.json follows the PGXN meta spec 1.0.0 and
 # names the version the control file installs, and an installation made at
-# 1.0 and updated to 1.1 has exactly the schema of a fresh 1.1 install.
+# 1.0 and updated step by step to the default version has exactly the
+# schema of a fresh install.
 use strict;
 use warnings;
 use lib 't';
@@ -30,7 +31,8 @@ is($meta->{provides}{pool_governor}{version}, $meta->{version}, 'and so is the e
 ok(-f "$dir/$meta->{provides}{pool_governor}{file}", 'the file it names exists');
 ok(defined $meta->{prereqs}{runtime}{requires}{PostgreSQL}, 'it says which PostgreSQL it needs');
 
-# The upgrade path: 1.0, then ALTER EXTENSION UPDATE, against a fresh 1.1.
+# The upgrade path: 1.0, then ALTER EXTENSION UPDATE to 1.1 and on to the
+# default version, against a fresh install.
 my $node = governed_node('release', no_extension => 1);
 sub schema
 {
@@ -50,8 +52,13 @@ $node->safe_psql('postgres', "CREATE EXTENSION pool_governor VERSION '1.0'");
 is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pool_governor'"),
 	'1.0', 'version 1.0 installs');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM pool_governor.health'), '1',
-	'and works with the 1.1 library (its health view has 1.0\'s columns)');
+	'and works with the current library (its health view has 1.0\'s columns)');
 $node->safe_psql('postgres', "ALTER EXTENSION pool_governor UPDATE TO '1.1'");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pool_governor.sizing'), '1',
+	'1.1 works with the current library');
+$node->safe_psql('postgres', 'ALTER EXTENSION pool_governor UPDATE');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pool_governor'"),
+	$default, "and updates to $default");
 my $updated = schema();
 $node->safe_psql('postgres', 'DROP EXTENSION pool_governor');
 $node->safe_psql('postgres', 'CREATE EXTENSION pool_governor');
@@ -60,6 +67,7 @@ is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extna
 my $fresh = schema();
 like($fresh, qr/CREATE VIEW pool_governor\.health .*status_reason/s,
 	'the dump holds the extension\'s objects');
-is($updated, $fresh, 'an updated 1.0 has exactly the schema of a fresh 1.1');
+like($fresh, qr/CREATE VIEW pool_governor\.wakeups /, 'with the views of 1.2');
+is($updated, $fresh, "an updated 1.0 has exactly the schema of a fresh $default");
 $node->stop;
 done_testing();

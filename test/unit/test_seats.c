@@ -147,6 +147,55 @@ free_slots(void *ctx, int n)
 	return NSLOTS - m_used_slots() >= n;
 }
 
+/*
+ * The waiters a released seat wakes: only heads of queues, each of which
+ * pgov_decide() admits, no more needing a shared seat than are free; and
+ * nobody is left asleep while a head could be admitted.
+ */
+static int	wake_wrong = 0;
+
+static void
+check_wakeable(void)
+{
+	int			cap = pgov_capacity_in_force(&board, capacity, SLOT_LIMIT);
+	int			woken[MAXT];
+	int			n = pgov_seat_wakeable(&board, cap, woken, MAXT);
+	int			shared = 0;
+	bool		any_admissible = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		PgovSlot   *s = &slots[woken[i]];
+		PgovTenant *t;
+
+		if (s->state != PGOV_SLOT_WAITING)
+		{
+			wake_wrong++;
+			continue;
+		}
+		t = &tenants[s->tenant];
+		if (t->wait_head != woken[i] ||
+			pgov_decide(t->connected, t->max_connections, t->reserved_connections,
+						totals.sum_held, cap, 0) != PGOV_ADMIT)
+			wake_wrong++;
+		if (t->connected >= t->reserved_connections)
+			shared++;
+	}
+	if (shared > 0 && shared > cap - totals.sum_held)
+		wake_wrong++;
+	for (int e = 0; e < MAXT; e++)
+	{
+		PgovTenant *t = &tenants[e];
+
+		if (t->in_use && t->waiting > 0 &&
+			pgov_decide(t->connected, t->max_connections, t->reserved_connections,
+						totals.sum_held, cap, 0) == PGOV_ADMIT)
+			any_admissible = true;
+	}
+	if (any_admissible && n == 0)
+		wake_wrong++;
+}
+
 /* Compares every counter and queue with the model. */
 static void
 compare(void)
@@ -189,6 +238,25 @@ compare(void)
 			mismatches++;
 		total += m_connected(m);
 	}
+	/* the tenants with waiters are listed, each once, and no other */
+	{
+		int			listed = 0;
+		int			with_waiters = 0;
+
+		for (int e = totals.wq_head; e >= 0; e = tenants[e].wq_next)
+		{
+			if (tenants[e].waiting <= 0 || !tenants[e].in_use)
+				mismatches++;
+			if (++listed > MAXT)
+				break;
+		}
+		for (int e = 0; e < MAXT; e++)
+			if (tenants[e].in_use && tenants[e].waiting > 0)
+				with_waiters++;
+		if (listed != with_waiters)
+			mismatches++;
+	}
+	check_wakeable();
 	if (totals.connected != total || totals.sum_held != m_sum_held() ||
 		totals.exempt_connected != m_exempt(false) ||
 		totals.exempt_ordinary != m_exempt(true) ||
@@ -554,9 +622,10 @@ main(void)
 	CHECK(mismatches == 0);
 	CHECK(outcome_wrong == 0);
 	CHECK(over_cap == 0);
+	CHECK(wake_wrong == 0);
 	/* the run covered what it claims to */
 	CHECK(next_pid - 100 > 10000);
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d logins=%d\n",
-		   mismatches, outcome_wrong, over_cap, next_pid - 100);
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d\n",
+		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100);
 	return check_summary();
 }
