@@ -46,8 +46,9 @@
 #include "compat.h"
 #include "pool_governor.h"
 
-/* How often a waiter looks whether its client is still there. */
-#define PGOV_CLIENT_CHECK_MS	250
+/* How often a waiter also asks whether its client is still there (its
+ * socket wakes it when the client closes: this is a second line). */
+#define PGOV_CLIENT_CHECK_MS	5000
 
 static ClientAuthentication_hook_type prev_ClientAuthentication_hook = NULL;
 
@@ -213,11 +214,11 @@ refuse(const PgovVerdict *v)
  * Sleeps on this backend's latch until it is woken (a seat it can take, or
  * new rules: true) or its wait ends (false).  The governor wakes only the
  * head of a queue that can be admitted, so a released seat does not wake
- * every waiter; the short slices only let us notice a client that went away
- * (nobody reads its socket meanwhile), and decide nothing.
+ * every waiter, and a waiter does not poll: its client's socket wakes it if
+ * the client goes away (nobody reads that socket meanwhile).
  */
 static bool
-sleep_for_seat(const PgovVerdict *v)
+sleep_for_seat(Port *port, const PgovVerdict *v)
 {
 	for (;;)
 	{
@@ -226,11 +227,13 @@ sleep_for_seat(const PgovVerdict *v)
 
 		if (left <= 0)
 			return false;
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   Max(Min(left, PGOV_CLIENT_CHECK_MS), 1),
-					   pgov_seat_wait_event());
+		rc = WaitLatchOrSocket(MyLatch,
+							   WL_LATCH_SET | WL_TIMEOUT | WL_SOCKET_CLOSED |
+							   WL_EXIT_ON_PM_DEATH,
+							   port->sock, Max(Min(left, PGOV_CLIENT_CHECK_MS), 1),
+							   pgov_seat_wait_event());
 		CHECK_FOR_INTERRUPTS();
-		if (!pq_check_connection())
+		if ((rc & WL_SOCKET_CLOSED) || !pq_check_connection())
 			ereport(FATAL,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("client went away while waiting for a seat in tenant \"%s\"",
@@ -246,7 +249,7 @@ sleep_for_seat(const PgovVerdict *v)
  * during a wait sends it back to classification.
  */
 static void
-admit(const PgovWho *who, instr_time start, TimestampTz entered)
+admit(Port *port, const PgovWho *who, instr_time start, TimestampTz entered)
 {
 	PgovGroups	groups = {0};
 	bool		waited = false;
@@ -292,7 +295,7 @@ admit(const PgovWho *who, instr_time start, TimestampTz entered)
 
 		/* queued */
 		waited = true;
-		woken = sleep_for_seat(&v);
+		woken = sleep_for_seat(port, &v);
 	}
 }
 
@@ -333,7 +336,7 @@ pgov_client_authentication(Port *port, int status)
 		timing_done(start);
 	}
 	else
-		admit(&who, start, GetCurrentTimestamp());
+		admit(port, &who, start, GetCurrentTimestamp());
 	ConditionVariableCancelSleep();
 }
 

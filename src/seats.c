@@ -76,6 +76,7 @@ enqueue(PgovBoard *b, PgovTenant *t, int slotno)
 
 	if (t->waiting == 0)
 		waiting_tenants_join(b, t);
+	s->woken = false;
 
 	s->wait_prev = t->wait_tail;
 	s->wait_next = -1;
@@ -172,11 +173,14 @@ pgov_find_tenant_entry(const PgovBoard *b, const char *name)
  * tenant's queue that pgov_decide() would admit, never more of those that
  * need a shared seat than there are shared seats free (a head below its
  * tenant's reserve needs none).  Nobody else is woken: a released seat
- * wakes one waiter, not every waiter of every tenant.  At most max slots
- * are written to slots[]; returns how many.  O(tenants with waiters).
+ * wakes one waiter, not every waiter of every tenant.  With mark, a head
+ * already woken (and about to take its seat) is not woken again, and those
+ * returned are marked woken until they decide; without, the board is only
+ * read.  At most max slots are written to slots[]; returns how many.
+ * O(tenants with waiters).
  */
 int
-pgov_seat_wakeable(const PgovBoard *b, int capacity, int *slots, int max)
+pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int *slots, int max)
 {
 	int			shared_free = capacity - b->totals->sum_held;
 	int			n = 0;
@@ -196,6 +200,10 @@ pgov_seat_wakeable(const PgovBoard *b, int capacity, int *slots, int max)
 				continue;
 			shared_free--;
 		}
+		if (mark && b->slots[t->wait_head].woken)
+			continue;			/* its wake-up is on the way */
+		if (mark)
+			b->slots[t->wait_head].woken = true;
 		slots[n++] = t->wait_head;
 	}
 	return n;
@@ -274,6 +282,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	int			ahead;
 
 	memset(v, 0, sizeof(*v));
+	s->woken = false;
 
 	/* a waiter the rules now place elsewhere leaves its old queue */
 	if (s->state == PGOV_SLOT_WAITING && s->tenant != ask->tenant)

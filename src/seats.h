@@ -72,6 +72,8 @@ typedef struct PgovSlot
 	int64_t		admitted_at;
 	int64_t		deadline;		/* WAITING: when the wait ends */
 	int			waited_ms;		/* time spent waiting for the seat */
+	bool		woken;			/* WAITING: woken to take a seat, has not
+								 * decided yet */
 	int			wait_prev;		/* tenant's waiter queue, slot indexes */
 	int			wait_next;
 	PgovWho		who;
@@ -195,8 +197,8 @@ extern int	pgov_capacity_in_force(const PgovBoard *b, int capacity,
 								   int slot_limit);
 extern int	pgov_reserved_unused(const PgovBoard *b);
 extern int	pgov_find_tenant_entry(const PgovBoard *b, const char *name);
-extern int	pgov_seat_wakeable(const PgovBoard *b, int capacity, int *slots,
-							   int max);
+extern int	pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark,
+							   int *slots, int max);
 
 extern int	pgov_seat_claim(PgovBoard *b, int slotno, int pid,
 							const PgovWho *who, int64_t now);

@@ -311,16 +311,19 @@ pgov_classify_published(const PgovWho *who, PgovGroups *groups,
 }
 
 /*
- * Under pgov->lock: the waiters that can take a seat now, the head of each
- * queue that would be admitted and no more (pgov_seat_wakeable).
+ * The waiters that can take a seat now, the head of each queue that would
+ * be admitted and no more (pgov_seat_wakeable).  With mark (pgov->lock held
+ * EXCLUSIVE) those already woken are left out and the others marked;
+ * without (SHARED is enough) every such head is listed.
  */
 static void
-collect_wakeable(PgovWakeList *w)
+collect_wakeable(PgovWakeList *w, bool mark)
 {
 	int			capacity = pgov_capacity_in_force(&pgov_board, pgov_capacity(),
 												  pgov_slot_limit());
 
-	w->n = pgov_seat_wakeable(&pgov_board, capacity, w->slots, PGOV_WAKE_MAX);
+	w->n = pgov_seat_wakeable(&pgov_board, capacity, mark, w->slots,
+							  PGOV_WAKE_MAX);
 }
 
 /* After the lock: wakes the waiters of slots (each sleeps on its latch). */
@@ -335,17 +338,67 @@ wake_slots(const int *slots, int n)
 		pg_atomic_fetch_add_u64(&pgov->wakeups, n);
 }
 
-/* Wakes whoever can take a seat now: the worker's tick, after anything
- * that may have freed seats without a login's help. */
+/* Wakes whoever can take a seat now, after anything that may have freed
+ * seats without a login's help (a slot reclaimed, sessions reclassified). */
 void
 pgov_wake_waiters(void)
 {
 	PgovWakeList w;
 
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	collect_wakeable(&w);
+	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	collect_wakeable(&w, true);
 	LWLockRelease(pgov->lock);
 	wake_slots(w.slots, w.n);
+}
+
+/*
+ * The worker's tick: wakes the waiters that have been able to take a seat
+ * for a second or more, the same login (pid) in the same slot.  A waiter
+ * woken by a release decides as soon as it gets a CPU; one still there a
+ * second later missed its wake-up (or its seat came from a raised
+ * pool_governor.capacity, which wakes nobody).  Worker only.
+ */
+#define PGOV_STUCK_MS 1000
+
+void
+pgov_wake_stuck_waiters(void)
+{
+	static int	prev_slot[PGOV_WAKE_MAX];
+	static int	prev_pid[PGOV_WAKE_MAX];
+	static TimestampTz prev_since[PGOV_WAKE_MAX];
+	static int	nprev = 0;
+	PgovWakeList w;
+	int			pid[PGOV_WAKE_MAX];
+	TimestampTz since[PGOV_WAKE_MAX];
+	TimestampTz now = GetCurrentTimestamp();
+	int			stuck[PGOV_WAKE_MAX];
+	int			nstuck = 0;
+	int			i,
+				k;
+
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	collect_wakeable(&w, false);
+	for (i = 0; i < w.n; i++)
+		pid[i] = pgov_board.slots[w.slots[i]].pid;
+	LWLockRelease(pgov->lock);
+
+	for (i = 0; i < w.n; i++)
+	{
+		since[i] = now;
+		for (k = 0; k < nprev; k++)
+			if (prev_slot[k] == w.slots[i] && prev_pid[k] == pid[i])
+			{
+				since[i] = prev_since[k];
+				if (now - since[i] >= PGOV_STUCK_MS * INT64CONST(1000))
+					stuck[nstuck++] = w.slots[i];
+				break;
+			}
+	}
+	wake_slots(stuck, nstuck);
+	memcpy(prev_slot, w.slots, sizeof(int) * w.n);
+	memcpy(prev_pid, pid, sizeof(int) * w.n);
+	memcpy(prev_since, since, sizeof(TimestampTz) * w.n);
+	nprev = w.n;
 }
 
 /* A woken waiter decided again: admitted, or still waiting (a wake-up that
@@ -437,7 +490,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 		pgov_seat_decide(&pgov_board, slotno, &ask, v);
 		/* a waiter left its queue: the next one may fit now */
 		if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
-			collect_wakeable(&w);
+			collect_wakeable(&w, true);
 	}
 	LWLockRelease(pgov->lock);
 	report_reclaimed(stale);
@@ -479,7 +532,7 @@ pgov_login_release(int slotno, int pid)
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
 	released = pgov_seat_release(&pgov_board, slotno, pid, &out);
 	if (released)
-		collect_wakeable(&w);
+		collect_wakeable(&w, true);
 	LWLockRelease(pgov->lock);
 
 	if (!released)
@@ -747,6 +800,9 @@ pgov_sync_sessions(bool adopt)
 								 GetCurrentTimestamp());
 		LWLockRelease(pgov->lock);
 	}
+	/* a session moved out of a tenant may have freed a seat there */
+	if (n > 0)
+		pgov_wake_waiters();
 
 	if (adopt)
 	{

@@ -480,8 +480,7 @@ pgov_worker_main(Datum arg)
 		{
 			pgov_reconcile();
 			sync_sessions();
-			/* seats freed by either, or by a capacity raised at reload */
-			pgov_wake_waiters();
+			pgov_wake_stuck_waiters();
 			sample(now);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}

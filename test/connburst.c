@@ -14,6 +14,13 @@
  *   churn N ROUNDS    ROUNDS times: open N at once, then close them all;
  *                     prints the total admitted, refused, other and the
  *                     fewest and most admitted in one round
+ *   start CONNINFO    start one login in the background with CONNINFO
+ *                     added to the base conninfo (say, another user or
+ *                     application_name), and answer at once; the login
+ *                     goes on while connburst waits for commands, and
+ *                     leaves as soon as it is admitted
+ *   passed            print how the background logins went so far:
+ *                     "passed=A refused=R other=O pending=P"
  *   quit              close everything and exit (also on end of input)
  *
  * A burst prints "admitted=A refused=R other=O", then one line per failed
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libpq-fe.h"
 
@@ -43,6 +51,19 @@ typedef struct Conn
 static Conn open_conns[MAX_CONNS];
 static int	nopen = 0;
 static const char *conninfo;
+
+/* Background logins (start): in progress, and how the finished went. */
+typedef struct Background
+{
+	PGconn	   *conn;
+	PostgresPollingStatusType state;
+} Background;
+
+static Background bg[MAX_CONNS];
+static int	nbg = 0;
+static int	bg_passed = 0,
+			bg_refused = 0,
+			bg_other = 0;
 
 /* One line per failure: "refused|other SQLSTATE message | DETAIL: ... | HINT: ..." */
 static void
@@ -202,10 +223,124 @@ settle(void)
 	}
 }
 
+static void
+start_background(const char *extra)
+{
+	char		info[1024];
+
+	snprintf(info, sizeof(info), "%s %s", conninfo, extra);
+	if (nbg >= MAX_CONNS)
+	{
+		bg_other++;
+		return;
+	}
+	bg[nbg].conn = PQconnectStart(info);
+	if (bg[nbg].conn == NULL || PQstatus(bg[nbg].conn) == CONNECTION_BAD)
+	{
+		bg_other++;
+		if (bg[nbg].conn)
+			PQfinish(bg[nbg].conn);
+		return;
+	}
+	bg[nbg].state = PGRES_POLLING_WRITING;
+	nbg++;
+}
+
+/* Moves the background logins on; a finished one leaves the list. */
+static void
+serve_background(const struct pollfd *fds, int nfds)
+{
+	int			i;
+
+	for (i = 0; i < nfds; i++)
+	{
+		Background *b = &bg[i];
+
+		if (fds[i].revents == 0)
+			continue;
+		b->state = PQconnectPoll(b->conn);
+		if (b->state == PGRES_POLLING_OK)
+			bg_passed++;
+		else if (b->state == PGRES_POLLING_FAILED)
+		{
+			if (strstr(PQerrorMessage(b->conn), "FATAL:  53300") != NULL)
+				bg_refused++;
+			else
+				bg_other++;
+		}
+	}
+	/* drop the finished ones, keeping the others' order */
+	for (i = 0; i < nbg;)
+	{
+		if (bg[i].state == PGRES_POLLING_OK || bg[i].state == PGRES_POLLING_FAILED)
+		{
+			PQfinish(bg[i].conn);
+			memmove(&bg[i], &bg[i + 1], sizeof(Background) * (nbg - i - 1));
+			nbg--;
+		}
+		else
+			i++;
+	}
+}
+
+/*
+ * Reads one command line from standard input, serving the background
+ * logins while none has come.  Returns 0 at the end of input.
+ */
+static int
+read_command(char *line, size_t len)
+{
+	static char buf[4096];
+	static size_t have = 0;
+	static int	eof = 0;
+	static struct pollfd fds[MAX_CONNS + 1];
+
+	for (;;)
+	{
+		char	   *nl = memchr(buf, '\n', have);
+		int			i;
+
+		if (nl || (eof && have > 0))
+		{
+			size_t		n = nl ? (size_t) (nl - buf) + 1 : have;
+			size_t		c = n < len - 1 ? n : len - 1;
+
+			memcpy(line, buf, c);
+			line[c] = '\0';
+			memmove(buf, buf + n, have - n);
+			have -= n;
+			return 1;
+		}
+		if (eof)
+			return 0;
+		for (i = 0; i < nbg; i++)
+		{
+			fds[i].fd = PQsocket(bg[i].conn);
+			fds[i].events = bg[i].state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			fds[i].revents = 0;
+		}
+		fds[nbg].fd = STDIN_FILENO;
+		fds[nbg].events = POLLIN;
+		fds[nbg].revents = 0;
+		if (poll(fds, nbg + 1, 1000) < 0)
+			return 0;
+		if (fds[nbg].revents)
+		{
+			ssize_t		r = read(STDIN_FILENO, buf + have, sizeof(buf) - have);
+
+			if (r <= 0)
+				eof = 1;
+			else
+				have += (size_t) r;
+		}
+		serve_background(fds, nbg);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	char		line[256];
+	char		line[1024];
 
 	if (argc < 2)
 	{
@@ -220,7 +355,7 @@ main(int argc, char **argv)
 		printf("ok\n");
 	}
 
-	while (fgets(line, sizeof(line), stdin))
+	while (read_command(line, sizeof(line)))
 	{
 		int			n = 0;
 		double		secs = 0;
@@ -300,6 +435,14 @@ main(int argc, char **argv)
 			printf("churn admitted=%d refused=%d other=%d fewest=%d most=%d\n",
 				   total.admitted, total.refused, total.other, fewest, most);
 		}
+		else if (strncmp(line, "start ", 6) == 0)
+		{
+			line[strcspn(line, "\n")] = '\0';
+			start_background(line + 6);
+		}
+		else if (strncmp(line, "passed", 6) == 0)
+			printf("passed=%d refused=%d other=%d pending=%d\n",
+				   bg_passed, bg_refused, bg_other, nbg);
 		else if (strncmp(line, "settle", 6) == 0)
 			settle();
 		else if (strncmp(line, "count", 5) == 0)
@@ -320,5 +463,7 @@ main(int argc, char **argv)
 	settle();
 	while (nopen > 0)
 		PQfinish(open_conns[--nopen].conn);
+	while (nbg > 0)
+		PQfinish(bg[--nbg].conn);
 	return 0;
 }

@@ -159,7 +159,7 @@ check_wakeable(void)
 {
 	int			cap = pgov_capacity_in_force(&board, capacity, SLOT_LIMIT);
 	int			woken[MAXT];
-	int			n = pgov_seat_wakeable(&board, cap, woken, MAXT);
+	int			n = pgov_seat_wakeable(&board, cap, false, woken, MAXT);
 	int			shared = 0;
 	bool		any_admissible = false;
 
@@ -194,6 +194,23 @@ check_wakeable(void)
 	}
 	if (any_admissible && n == 0)
 		wake_wrong++;
+
+	/* marking: the same heads once, then none of them again */
+	{
+		int			marked[MAXT];
+		int			again[MAXT];
+		int			nm = pgov_seat_wakeable(&board, cap, true, marked, MAXT);
+		int			na = pgov_seat_wakeable(&board, cap, true, again, MAXT);
+
+		if (nm != n || memcmp(marked, woken, sizeof(int) * n) != 0)
+			wake_wrong++;
+		for (int i = 0; i < na; i++)
+			for (int k = 0; k < nm; k++)
+				if (again[i] == marked[k])
+					wake_wrong++;
+		for (int i = 0; i < nm; i++)
+			slots[marked[i]].woken = false;
+	}
 }
 
 /* Compares every counter and queue with the model. */
