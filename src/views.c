@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(pgov_state_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_1);
 PG_FUNCTION_INFO_V1(pgov_events_1_0);
 PG_FUNCTION_INFO_V1(pgov_history_1_0);
+PG_FUNCTION_INFO_V1(pgov_history_since_1_2);
 PG_FUNCTION_INFO_V1(pgov_reset_stats_1_0);
 PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
@@ -356,14 +357,15 @@ ring_tenant_cmp(const void *a, const void *b)
 }
 
 /*
- * The history, oldest tick first, one row per tenant with a history ring
- * and tick.  A ring belongs to the tenant whose entry had the same
- * incarnation when it took the ring, from since_tick on; a removed tenant's
- * history is not shown.  Rows are bounded by history_size times
- * history_tenants whatever the number of tenants.
+ * The history sampled after since (0: all of it), oldest tick first, one
+ * row per tenant with a history ring and tick.  A ring belongs to the
+ * tenant whose entry had the same incarnation when it took the ring, from
+ * since_tick on; a removed tenant's history is not shown.  Rows are bounded
+ * by history_size times history_tenants whatever the number of tenants,
+ * and the work by the rows of the ticks after since.
  */
-Datum
-pgov_history_1_0(PG_FUNCTION_ARGS)
+static Datum
+history_rows(FunctionCallInfo fcinfo, TimestampTz since)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgovTenant *tenants;
@@ -406,6 +408,16 @@ pgov_history_1_0(PG_FUNCTION_ARGS)
 
 	written = pgov->ticks_written;
 	first = written > (uint64) pgov_history_size ? written - pgov_history_size : 0;
+	/* ticks are in time order: skip back over those after since */
+	if (since != 0)
+	{
+		uint64		oldest = first;
+
+		first = written;
+		while (first > oldest &&
+			   pgov_tick_times[(first - 1) % pgov_history_size] > since)
+			first--;
+	}
 	for (k = first; k < written; k++)
 	{
 		int			tick = (int) (k % pgov_history_size);
@@ -435,6 +447,19 @@ pgov_history_1_0(PG_FUNCTION_ARGS)
 	pfree(rings);
 	pfree(tenants);
 	return (Datum) 0;
+}
+
+Datum
+pgov_history_1_0(PG_FUNCTION_ARGS)
+{
+	return history_rows(fcinfo, 0);
+}
+
+/* raw_history_since(since): the samples taken after since. */
+Datum
+pgov_history_since_1_2(PG_FUNCTION_ARGS)
+{
+	return history_rows(fcinfo, PG_GETARG_TIMESTAMPTZ(0));
 }
 
 /*
