@@ -134,7 +134,7 @@ define_settings(void)
 
 	DefineCustomIntVariable("pool_governor.max_rules",
 							gettext_noop("Most classification rules the governor can hold."),
-							gettext_noop("Each costs about 260 bytes of shared memory."),
+							gettext_noop("Each costs 256 bytes of shared memory."),
 							&pgov_max_rules, 4096, 1, PGOV_MAX_RULES_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 

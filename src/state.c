@@ -9,9 +9,10 @@
  *
  * Locking protocol
  * ----------------
- * pgov->config_lock guards the published rules (pgov_rules, pgov->nrules).
- *		A login holds it SHARED while it classifies itself, the only O(rules)
- *		work on the login path; only a publication takes it EXCLUSIVE.
+ * pgov->config_lock guards the published rules (pgov_rules, their index
+ *		pgov_rule_keys, pgov->nrules).  A login holds it SHARED while it
+ *		classifies itself (a few binary searches of the index, then the
+ *		candidate rules); only a publication takes it EXCLUSIVE.
  *		Classification never reads a catalog: a role's memberships are
  *		computed before the lock is taken (PgovGroups).
  *
