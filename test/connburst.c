@@ -32,6 +32,7 @@
  * Usage: connburst "conninfo" [N]
  */
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,16 @@ main(int argc, char **argv)
 	}
 	conninfo = argv[1];
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* a socket per connection: up to MAX_CONNS of them */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+		{
+			rl.rlim_cur = rl.rlim_max;
+			(void) setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (argc > 2)
 	{
 		burst(atoi(argv[2]));
