@@ -38,6 +38,14 @@ field(const uint8_t **data, size_t *size, char *buf, size_t bufsize)
 	return buf;
 }
 
+/* membership by OID: the login is in group *ctx (0 = no group) */
+static bool
+in_group(void *ctx, const char *group, uint32_t group_oid)
+{
+	(void) group;
+	return group_oid != 0 && group_oid == *(const uint32_t *) ctx;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -94,12 +102,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pgov_rule_build(&rule, 1, 1, role[0] ? role : NULL, db[0] ? db : NULL,
 						glob[0] ? glob : NULL, cidr[0] ? cidr : NULL, &problem))
 	{
-		rule.group_oid = (uint32_t) size;
+		uint32_t	gid = (uint32_t) size;
+		PgovRuleKey key;
+		PgovRuleIndex ix = {&rule, 1, &key, 0};
+		int			plain;
+		int			indexed;
+
+		rule.group_oid = gid;
+		memset(&login, 0, sizeof(login));
 		login.role_name = text;
 		login.database_name = db;
 		login.application_name = text;
 		login.addr = have_addr ? &addr : NULL;
 		(void) pgov_classify(&rule, 1, &login, member, NULL);
+
+		/* the index answers as the plain classifier, the login being in
+		 * the rule's group */
+		ix.first_group = pgov_index_rules(&rule, 1, &key);
+		plain = pgov_classify(&rule, 1, &login, in_group, &gid);
+		indexed = pgov_classify_indexed(&ix, &login);
+		if (indexed == PGOV_NEED_GROUPS)
+		{
+			login.groups = &gid;
+			login.ngroups = 1;
+			indexed = pgov_classify_indexed(&ix, &login);
+		}
+		if (indexed != plain)
+			abort();
 	}
 	return 0;
 }
