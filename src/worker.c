@@ -246,14 +246,13 @@ has_traffic(const PgovSample *s)
  * traffic and no ring takes a free one, else the ring of the tenant idle
  * the longest, if that one had no traffic at this tick: so the rings follow
  * the busy tenants, and a tenant that had one keeps its recent history
- * until a busier one needs the ring.  O(tenants + rings per taken ring).
+ * until a busier one needs the ring.  row has ntenants entries; ring_of is
+ * scratch of as many.  O(tenants + rings per taken ring).
  */
 static void
-record_tick(const PgovSample *row, uint64 tick)
+record_tick(const PgovSample *row, int ntenants, int *ring_of, uint64 tick)
 {
 	int			nrings = pgov_history_tenants;
-	int			ntenants = pgov->totals.ntenants;
-	int		   *ring_of = palloc(sizeof(int) * Max(ntenants, 1));
 	int			r;
 	int			i;
 
@@ -312,7 +311,6 @@ record_tick(const PgovSample *row, uint64 tick)
 			pgov_samples[(Size) r * pgov_history_size + tick % pgov_history_size] =
 				row[ring->tenant];
 	}
-	pfree(ring_of);
 }
 
 /*
@@ -326,6 +324,8 @@ sample(TimestampTz now)
 {
 	SlotCopy   *slots;
 	PgovSample *row;
+	int		   *ring_of;
+	int			ntenants;
 	int			nslots = 0;
 	int			nbackends;
 	int			i;
@@ -335,6 +335,7 @@ sample(TimestampTz now)
 		return;
 	slots = palloc(sizeof(SlotCopy) * pgov_board.nslots);
 	row = palloc0(sizeof(PgovSample) * pgov_max_tenants);
+	ring_of = palloc(sizeof(int) * pgov_max_tenants);
 	if (marks == NULL)
 		marks = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(TenantMark) * pgov_max_tenants);
@@ -351,7 +352,8 @@ sample(TimestampTz now)
 			nslots++;
 		}
 	}
-	for (i = 0; i < pgov->totals.ntenants; i++)
+	ntenants = pgov->totals.ntenants;
+	for (i = 0; i < ntenants; i++)
 	{
 		PgovTenant *t = &pgov_board.tenants[i];
 		TenantMark *m = &marks[i];
@@ -413,12 +415,13 @@ sample(TimestampTz now)
 	LWLockAcquire(pgov->history_lock, LW_EXCLUSIVE);
 	tick = pgov->ticks_written;
 	pgov_tick_times[tick % pgov_history_size] = now;
-	record_tick(row, tick);
+	record_tick(row, ntenants, ring_of, tick);
 	pgov->ticks_written++;
 	LWLockRelease(pgov->history_lock);
 
 	pfree(slots);
 	pfree(row);
+	pfree(ring_of);
 }
 
 void
