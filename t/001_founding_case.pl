@@ -65,6 +65,7 @@ is($node->safe_psql('postgres', 'SELECT exempt_connected >= 1 FROM pool_governor
 # Reporting, trying for 30, gets exactly those 20 and no more.
 $shop->cmd('close 20');
 ok(wait_connected($node, 'shop', 20), 'shop closed 20');
+superusers_gone($node);
 $r = $reporting->cmd('open 30');
 is($r->{admitted}, 20, 'reporting takes only the 20 freed shared seats');
 is($r->{refused}, 10, 'and is refused past them');
@@ -75,6 +76,7 @@ is($r->{refused}, 1, 'shop, at its reserve, waits for a shared seat like anyone'
 # cannot climb past its share.
 $reporting->cmd('close 20');
 ok(wait_connected($node, 'reporting', 47), 'reporting back to 47');
+superusers_gone($node);
 $r = $shop->cmd('open 20');
 is($r->{admitted}, 20, 'shop reopens its 20 seats');
 $r = $reporting->cmd('open 5');

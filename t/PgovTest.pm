@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
-  wait_generation_after generation counts write_config);
+  wait_generation_after generation counts write_config superusers_gone);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -118,6 +118,19 @@ sub wait_connected
 	return $node->poll_query_until('postgres',
 		"SELECT connected = $n FROM pool_governor.tenant_status WHERE tenant = '$tenant'"
 	);
+}
+
+# Waits until no superuser session but the asking one holds an ordinary
+# slot, then a moment for that one's backend to exit: each such session
+# lowers the capacity in force by one, so a burst whose exact count depends
+# on it must not race the test's own queries.
+sub superusers_gone
+{
+	my ($node) = @_;
+	$node->poll_query_until('postgres',
+		'SELECT exempt_connected = 1 FROM pool_governor.health')
+	  or die 'superuser sessions did not go away';
+	Time::HiRes::sleep(0.3);
 }
 
 # A burst of $n simultaneous logins, held open: returns an object whose
