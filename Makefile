@@ -9,6 +9,7 @@ OBJS = \
 	src/config.o \
 	src/policy.o \
 	src/seats.o \
+	src/snapformat.o \
 	src/snapshot.o \
 	src/state.o \
 	src/views.o \
@@ -26,6 +27,7 @@ PG_CFLAGS = -Wall -Werror
 PG_CPPFLAGS = -I$(srcdir)/src
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
+	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \
 	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy
 
 PG_CONFIG ?= pg_config
@@ -52,6 +54,13 @@ test/unit/test_seats: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(SEATS_SRC)
 test/unit/test_seats_asan: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SEATS_SRC)
+
+# The snapshot file's checker, fed every truncation and corruption.
+SNAP_SRC = test/unit/test_snapshot.c src/snapformat.c src/policy.c
+test/unit/test_snapshot: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $(SNAP_SRC)
+test/unit/test_snapshot_asan: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SNAP_SRC)
 
 # A test helper that opens many connections at once and holds them.
 test/connburst: test/connburst.c
@@ -82,21 +91,28 @@ endif
 # Every test that needs no server.
 .PHONY: unit
 unit: test/unit/test_policy test/unit/test_policy_asan test/unit/test_seats \
-		test/unit/test_seats_asan bench/test_loadgen bench/loadgen
+		test/unit/test_seats_asan test/unit/test_snapshot \
+		test/unit/test_snapshot_asan bench/test_loadgen bench/loadgen
 	./test/unit/test_policy
 	./test/unit/test_policy_asan
 	./test/unit/test_seats
 	./test/unit/test_seats_asan
+	./test/unit/test_snapshot
+	./test/unit/test_snapshot_asan
 	./bench/test_loadgen
 	./bench/test_loadgen_args.sh
 
-# Fuzz the policy code with libFuzzer (needs clang): FUZZ_SECONDS=60 by default.
+# Fuzz the policy code and the snapshot checker with libFuzzer (needs
+# clang): FUZZ_SECONDS=60 each by default.
 FUZZ_SECONDS ?= 60
 test/unit/fuzz_policy: test/unit/fuzz_policy.c src/policy.c src/policy.h
 	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_policy.c src/policy.c
+test/unit/fuzz_snapshot: test/unit/fuzz_snapshot.c src/snapformat.c src/snapformat.h src/policy.h
+	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_snapshot.c src/snapformat.c
 .PHONY: fuzz
-fuzz: test/unit/fuzz_policy
+fuzz: test/unit/fuzz_policy test/unit/fuzz_snapshot
 	./test/unit/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=256
+	./test/unit/fuzz_snapshot -max_total_time=$(FUZZ_SECONDS) -max_len=4096
 
 # A release tarball of the committed tree: sources only (.gitignore keeps
 # build output out of git, and git archive takes only what git tracks).

@@ -7,7 +7,8 @@
  *
  * The file, pool_governor.snapshot in the data directory, is a header and
  * the configuration's canonical bytes (tenants, rules, default tenant,
- * capacity), protected by a CRC.  It is written as PostgreSQL writes its own
+ * capacity), protected by a CRC; snapformat.c writes and checks the bytes,
+ * this file does the file work.  It is written as PostgreSQL writes its own
  * state files: a temporary file, fsync, durable rename.  The same canonical
  * bytes tell the worker whether the tables changed: an exact comparison.
  *
@@ -16,93 +17,31 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "port/pg_crc32c.h"
 #include "storage/fd.h"
 
 #include "pool_governor.h"
+#include "snapformat.h"
 
 #define PGOV_SNAPSHOT_FILE	"pool_governor.snapshot"
 #define PGOV_SNAPSHOT_TMP	"pool_governor.snapshot.tmp"
-#define PGOV_SNAPSHOT_MAGIC 0x564f4750	/* "PGOV" */
-#define PGOV_SNAPSHOT_FORMAT 1
-
-typedef struct SnapshotHeader
-{
-	uint32		magic;
-	uint32		format;
-	uint32		tenant_size;	/* layout of what follows */
-	uint32		rule_size;
-	uint64		generation;
-	uint32		payload_len;
-	pg_crc32c	crc;			/* of the payload */
-} SnapshotHeader;
-
-typedef struct PayloadHead
-{
-	int32		ntenants;
-	int32		nrules;
-	int32		capacity;
-	char		default_tenant[NAMEDATALEN];
-} PayloadHead;
 
 /*
- * The canonical bytes of cfg (palloc'd).  Everything in them was zeroed
- * before it was filled, padding included, so equal configurations give
- * equal bytes.
+ * The canonical bytes of cfg (palloc'd): the snapshot's payload.  Equal
+ * configurations give equal bytes (snapformat.c).
  */
 char *
 pgov_config_bytes(const PgovConfig *cfg, Size *len)
 {
-	PayloadHead head;
-	Size		tsize = sizeof(PgovTenantDef) * cfg->ntenants;
-	Size		rsize = sizeof(PgovRule) * cfg->nrules;
 	char	   *buf;
 
-	memset(&head, 0, sizeof(head));
-	head.ntenants = cfg->ntenants;
-	head.nrules = cfg->nrules;
-	head.capacity = cfg->capacity;
-	strlcpy(head.default_tenant, cfg->default_tenant, NAMEDATALEN);
-	*len = sizeof(head) + tsize + rsize;
+	*len = pgov_snap_payload_size(cfg->ntenants, cfg->nrules);
 	buf = palloc(*len);
-	memcpy(buf, &head, sizeof(head));
-	if (tsize)
-		memcpy(buf + sizeof(head), cfg->tenants, tsize);
-	if (rsize)
-		memcpy(buf + sizeof(head) + tsize, cfg->rules, rsize);
+	pgov_snap_payload(buf, cfg->capacity, cfg->default_tenant,
+					  cfg->tenants, cfg->ntenants, cfg->rules, cfg->nrules);
 	return buf;
-}
-
-static bool
-config_from_bytes(const char *buf, Size len, PgovConfig *cfg)
-{
-	PayloadHead head;
-	Size		tsize;
-	Size		rsize;
-
-	if (len < sizeof(head))
-		return false;
-	memcpy(&head, buf, sizeof(head));
-	if (head.ntenants < 0 || head.nrules < 0 ||
-		head.ntenants > PGOV_MAX_TENANTS_LIMIT || head.nrules > 10000000)
-		return false;
-	tsize = sizeof(PgovTenantDef) * head.ntenants;
-	rsize = sizeof(PgovRule) * head.nrules;
-	if (len != sizeof(head) + tsize + rsize)
-		return false;
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ntenants = head.ntenants;
-	cfg->nrules = head.nrules;
-	cfg->capacity = head.capacity;
-	memcpy(cfg->default_tenant, head.default_tenant, NAMEDATALEN);
-	cfg->default_tenant[NAMEDATALEN - 1] = '\0';
-	cfg->tenants = palloc0(Max(tsize, 1));
-	cfg->rules = palloc0(Max(rsize, 1));
-	memcpy(cfg->tenants, buf + sizeof(head), tsize);
-	memcpy(cfg->rules, buf + sizeof(head) + tsize, rsize);
-	return true;
 }
 
 /*
@@ -113,22 +52,12 @@ config_from_bytes(const char *buf, Size len, PgovConfig *cfg)
 void
 pgov_snapshot_write(const PgovConfig *cfg, uint64 generation)
 {
-	SnapshotHeader h;
+	char		header[PGOV_SNAP_HEADER_SIZE];
 	Size		len;
 	char	   *payload = pgov_config_bytes(cfg, &len);
 	int			fd;
 
-	memset(&h, 0, sizeof(h));
-	h.magic = PGOV_SNAPSHOT_MAGIC;
-	h.format = PGOV_SNAPSHOT_FORMAT;
-	h.tenant_size = sizeof(PgovTenantDef);
-	h.rule_size = sizeof(PgovRule);
-	h.generation = generation;
-	h.payload_len = (uint32) len;
-	INIT_CRC32C(h.crc);
-	COMP_CRC32C(h.crc, payload, len);
-	FIN_CRC32C(h.crc);
-
+	pgov_snap_header(header, generation, payload, len);
 	fd = OpenTransientFile(PGOV_SNAPSHOT_TMP, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
 	{
@@ -139,7 +68,7 @@ pgov_snapshot_write(const PgovConfig *cfg, uint64 generation)
 		return;
 	}
 	errno = 0;
-	if (write(fd, &h, sizeof(h)) != sizeof(h) ||
+	if (write(fd, header, sizeof(header)) != sizeof(header) ||
 		write(fd, payload, len) != (ssize_t) len)
 	{
 		if (errno == 0)
@@ -168,71 +97,105 @@ pgov_snapshot_remove(void)
 }
 
 /*
- * Reads the file into cfg and *generation.  Returns false when there is no
- * file (problem left empty) or it cannot be used (problem says why, and the
- * log says so at WARNING).
+ * The whole file, read after its size was checked (palloc'd), or NULL with
+ * *why set; NULL with *why NULL when there is no file.
  */
-bool
-pgov_snapshot_read(PgovConfig *cfg, uint64 *generation, char *problem,
-				   size_t problem_len)
+static char *
+read_whole(Size *len, const char **why)
 {
-	SnapshotHeader h;
-	pg_crc32c	crc;
-	char	   *payload;
+	struct stat st;
+	char	   *buf;
 	int			fd;
-	const char *why = NULL;
 
+	*why = NULL;
 	fd = OpenTransientFile(PGOV_SNAPSHOT_FILE, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 	{
 		if (errno != ENOENT)
-			why = "cannot be opened";
-		else
-			return false;
+			*why = "cannot be opened";
+		return NULL;
 	}
-	else if (read(fd, &h, sizeof(h)) != sizeof(h) ||
-			 h.magic != PGOV_SNAPSHOT_MAGIC)
-		why = "is not a pool_governor snapshot";
-	else if (h.format != PGOV_SNAPSHOT_FORMAT ||
-			 h.tenant_size != sizeof(PgovTenantDef) ||
-			 h.rule_size != sizeof(PgovRule))
-		why = "was written by another version of pool_governor";
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		*why = "is not a regular file";
+	else if ((uint64) st.st_size > pgov_snap_max_size())
+		*why = "is damaged (larger than any snapshot can be)";
 	else
 	{
-		payload = palloc(Max(h.payload_len, 1));
-		if (read(fd, payload, h.payload_len) != (ssize_t) h.payload_len)
-			why = "is truncated";
-		else
+		*len = (Size) st.st_size;
+		buf = palloc(Max(*len, 1));
+		if (read(fd, buf, *len) == (ssize_t) *len)
 		{
-			INIT_CRC32C(crc);
-			COMP_CRC32C(crc, payload, h.payload_len);
-			FIN_CRC32C(crc);
-			if (!EQ_CRC32C(crc, h.crc))
-				why = "is damaged (checksum mismatch)";
-			else if (!config_from_bytes(payload, h.payload_len, cfg))
-				why = "is damaged (bad layout)";
+			CloseTransientFile(fd);
+			return buf;
 		}
-		pfree(payload);
+		pfree(buf);
+		*why = "cannot be read";
 	}
-	if (fd >= 0)
-		CloseTransientFile(fd);
+	CloseTransientFile(fd);
+	return NULL;
+}
 
-	if (why)
-	{
-		snprintf(problem, problem_len,
-				 "the configuration snapshot \"%s\" %s; no limits are enforced until the worker loads the tables",
-				 PGOV_SNAPSHOT_FILE, why);
-		ereport(WARNING,
-				(errmsg("pool_governor: %s", problem)));
+/*
+ * Reads the file into cfg and *generation.  Returns false when there is no
+ * file (problem left empty) or it cannot be used: then problem says why, and
+ * the log says so once, at WARNING, naming the file.  Any damage (length,
+ * magic, version, checksum, truncation, a directory, an unreadable file)
+ * is "no snapshot": nothing the file says is allocated or indexed before
+ * it is checked against the file's real size (snapformat.c), so the file
+ * can never keep the server from starting.
+ */
+static bool
+read_snapshot(PgovConfig *cfg, uint64 *generation, char *problem,
+			  size_t problem_len, int elevel)
+{
+	PgovSnapInfo info;
+	PgovSnapStatus status;
+	const char *why;
+	Size		len = 0;
+	char	   *file = read_whole(&len, &why);
+
+	if (file == NULL && why == NULL)
 		return false;
+	if (file != NULL)
+	{
+		status = pgov_snap_check(file, len, &info);
+		if (status == PGOV_SNAP_OK)
+		{
+			memset(cfg, 0, sizeof(*cfg));
+			cfg->ntenants = info.head.ntenants;
+			cfg->nrules = info.head.nrules;
+			cfg->capacity = info.head.capacity;
+			strlcpy(cfg->default_tenant, info.head.default_tenant, NAMEDATALEN);
+			cfg->tenants = palloc0(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
+			cfg->rules = palloc0(sizeof(PgovRule) * Max(cfg->nrules, 1));
+			pgov_snap_copy(file, &info, cfg->tenants, cfg->rules);
+			*generation = info.generation;
+			pfree(file);
+			return true;
+		}
+		why = pgov_snap_status_text(status);
+		pfree(file);
 	}
-	*generation = h.generation;
-	return true;
+	snprintf(problem, problem_len,
+			 "the configuration snapshot \"%s\" %s; no limits are enforced until the worker loads the tables",
+			 PGOV_SNAPSHOT_FILE, why);
+	ereport(elevel,
+			(errmsg("pool_governor: %s", problem),
+			 errhint("The worker rewrites the file at its next load of pool_governor's tables; remove it if it is in the way.")));
+	return false;
+}
+
+bool
+pgov_snapshot_read(PgovConfig *cfg, uint64 *generation, char *problem,
+				   size_t problem_len)
+{
+	return read_snapshot(cfg, generation, problem, problem_len, WARNING);
 }
 
 /*
  * The canonical bytes of the configuration in the file, for the worker's
- * change detection after a restart (NULL when there is none).
+ * change detection after a restart (NULL when there is none).  A damaged
+ * file was reported at start: it is not reported again.
  */
 char *
 pgov_snapshot_bytes(Size *len)
@@ -242,7 +205,7 @@ pgov_snapshot_bytes(Size *len)
 	char		problem[PGOV_PROBLEM_LEN];
 	char	   *bytes;
 
-	if (!pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
+	if (!read_snapshot(&cfg, &generation, problem, sizeof(problem), DEBUG1))
 		return NULL;
 	bytes = pgov_config_bytes(&cfg, len);
 	pfree(cfg.tenants);

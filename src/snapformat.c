@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapformat.c
+ *		Writes and checks the bytes of pool_governor.snapshot (snapformat.h
+ *		has the layout).
+ *
+ * The checker trusts nothing in the file: the header's length must be the
+ * file's, the counts must fit the length exactly, and every tenant name,
+ * rule string and rule's tenant index must be in range before the loader
+ * indexes anything with them.  The checksum is CRC-32C, the same as
+ * PostgreSQL's pg_crc32c, computed here in plain C.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "snapformat.h"
+
+#include <string.h>
+
+/* Header fields by offset (snapformat.h). */
+#define OFF_MAGIC		0
+#define OFF_FORMAT		4
+#define OFF_TSIZE		8
+#define OFF_RSIZE		12
+#define OFF_GENERATION	16
+#define OFF_LENGTH		24
+#define OFF_CRC			28
+
+static uint32_t crc_table[256];
+static int	crc_ready = 0;
+
+static void
+crc_init(void)
+{
+	uint32_t	i;
+
+	for (i = 0; i < 256; i++)
+	{
+		uint32_t	c = i;
+		int			k;
+
+		for (k = 0; k < 8; k++)
+			c = (c & 1) ? (c >> 1) ^ 0x82F63B78 : c >> 1;
+		crc_table[i] = c;
+	}
+	crc_ready = 1;
+}
+
+/*
+ * CRC-32C (Castagnoli, reflected), continued from crc: start with
+ * 0xFFFFFFFF and invert the result, as PostgreSQL's INIT_CRC32C and
+ * FIN_CRC32C do.
+ */
+uint32_t
+pgov_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	if (!crc_ready)
+		crc_init();
+	while (len-- > 0)
+		crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+	return crc;
+}
+
+static uint32_t
+get32(const char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void
+put32(char *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+size_t
+pgov_snap_payload_size(int ntenants, int nrules)
+{
+	return sizeof(PgovSnapHead) + sizeof(PgovTenantDef) * (size_t) ntenants +
+		sizeof(PgovRule) * (size_t) nrules;
+}
+
+/* The largest file a snapshot can be: anything larger is damage. */
+size_t
+pgov_snap_max_size(void)
+{
+	return PGOV_SNAP_HEADER_SIZE +
+		pgov_snap_payload_size(PGOV_SNAP_MAX_TENANTS, PGOV_SNAP_MAX_RULES);
+}
+
+/*
+ * Writes the canonical payload of a configuration into buf (of
+ * pgov_snap_payload_size bytes).  The head is zeroed before it is filled
+ * and the arrays are copied as they are (the loader zeroes them, padding
+ * included), so equal configurations give equal bytes: the worker compares
+ * payloads to tell whether the tables changed.
+ */
+void
+pgov_snap_payload(char *buf, int capacity, const char *default_tenant,
+				  const PgovTenantDef *tenants, int ntenants,
+				  const PgovRule *rules, int nrules)
+{
+	PgovSnapHead head;
+	size_t		tsize = sizeof(PgovTenantDef) * (size_t) ntenants;
+	size_t		rsize = sizeof(PgovRule) * (size_t) nrules;
+
+	memset(&head, 0, sizeof(head));
+	head.ntenants = ntenants;
+	head.nrules = nrules;
+	head.capacity = capacity;
+	strncpy(head.default_tenant, default_tenant, PGOV_NAME_LEN - 1);
+	memcpy(buf, &head, sizeof(head));
+	if (tsize)
+		memcpy(buf + sizeof(head), tenants, tsize);
+	if (rsize)
+		memcpy(buf + sizeof(head) + tsize, rules, rsize);
+}
+
+/* Fills the 32-byte header for payload (format 2). */
+void
+pgov_snap_header(char *header, uint64_t generation, const char *payload,
+				 size_t payload_len)
+{
+	uint32_t	crc;
+
+	memset(header, 0, PGOV_SNAP_HEADER_SIZE);
+	put32(header + OFF_MAGIC, PGOV_SNAP_MAGIC);
+	put32(header + OFF_FORMAT, PGOV_SNAP_FORMAT);
+	put32(header + OFF_TSIZE, (uint32_t) sizeof(PgovTenantDef));
+	put32(header + OFF_RSIZE, (uint32_t) sizeof(PgovRule));
+	memcpy(header + OFF_GENERATION, &generation, sizeof(generation));
+	put32(header + OFF_LENGTH, (uint32_t) payload_len);
+	crc = pgov_crc32c(0xFFFFFFFF, header, OFF_CRC);
+	crc = pgov_crc32c(crc, payload, payload_len) ^ 0xFFFFFFFF;
+	put32(header + OFF_CRC, crc);
+}
+
+/* Is s a NUL-terminated string within a buffer of len bytes? */
+static int
+terminated(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) != NULL;
+}
+
+static int
+tenant_ok(const PgovTenantDef *t)
+{
+	return terminated(t->name, PGOV_NAME_LEN) && t->name[0] != '\0' &&
+		t->max_connections >= PGOV_NO_CAP && t->reserved_connections >= 0 &&
+		t->max_waiting >= 0 && t->wait_timeout_ms >= 0;
+}
+
+static int
+rule_ok(const PgovRule *r, int ntenants)
+{
+	return r->tenant >= 0 && r->tenant < ntenants &&
+		terminated(r->role_name, PGOV_NAME_LEN) &&
+		terminated(r->database_name, PGOV_NAME_LEN) &&
+		terminated(r->application_name, PGOV_NAME_LEN) &&
+		(!r->has_client_addr ||
+		 (r->client_addr.family == 4 && r->client_addr.bits <= 32) ||
+		 (r->client_addr.family == 6 && r->client_addr.bits <= 128));
+}
+
+/*
+ * Checks a whole file's bytes.  On PGOV_SNAP_OK, info has the generation
+ * and the head, and pgov_snap_copy can copy the arrays out.  O(len).
+ */
+PgovSnapStatus
+pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
+{
+	const char *payload = file + PGOV_SNAP_HEADER_SIZE;
+	uint32_t	format;
+	uint32_t	payload_len;
+	uint32_t	crc;
+	size_t		at;
+	int			i;
+
+	memset(info, 0, sizeof(*info));
+	if (len < PGOV_SNAP_HEADER_SIZE)
+		return PGOV_SNAP_SHORT;
+	if (get32(file + OFF_MAGIC) != PGOV_SNAP_MAGIC)
+		return PGOV_SNAP_NOT_SNAPSHOT;
+	format = get32(file + OFF_FORMAT);
+	if ((format != 1 && format != PGOV_SNAP_FORMAT) ||
+		get32(file + OFF_TSIZE) != sizeof(PgovTenantDef) ||
+		get32(file + OFF_RSIZE) != sizeof(PgovRule))
+		return PGOV_SNAP_OTHER_VERSION;
+	payload_len = get32(file + OFF_LENGTH);
+	if ((size_t) payload_len != len - PGOV_SNAP_HEADER_SIZE)
+		return PGOV_SNAP_BAD_LENGTH;
+
+	/* format 1 covered the payload alone; format 2 the header too */
+	crc = 0xFFFFFFFF;
+	if (format == PGOV_SNAP_FORMAT)
+		crc = pgov_crc32c(crc, file, OFF_CRC);
+	crc = pgov_crc32c(crc, payload, payload_len) ^ 0xFFFFFFFF;
+	if (crc != get32(file + OFF_CRC))
+		return PGOV_SNAP_BAD_CHECKSUM;
+
+	if (payload_len < sizeof(PgovSnapHead))
+		return PGOV_SNAP_BAD_LAYOUT;
+	memcpy(&info->head, payload, sizeof(PgovSnapHead));
+	if (info->head.ntenants < 0 || info->head.ntenants > PGOV_SNAP_MAX_TENANTS ||
+		info->head.nrules < 0 || info->head.nrules > PGOV_SNAP_MAX_RULES ||
+		payload_len != pgov_snap_payload_size(info->head.ntenants, info->head.nrules) ||
+		!terminated(info->head.default_tenant, PGOV_NAME_LEN))
+		return PGOV_SNAP_BAD_LAYOUT;
+
+	/* tenants: valid, and strictly sorted by name (they are searched) */
+	at = sizeof(PgovSnapHead);
+	for (i = 0; i < info->head.ntenants; i++)
+	{
+		PgovTenantDef t;
+		PgovTenantDef prev;
+
+		memcpy(&t, payload + at, sizeof(t));
+		if (!tenant_ok(&t))
+			return PGOV_SNAP_BAD_LAYOUT;
+		if (i > 0)
+		{
+			memcpy(&prev, payload + at - sizeof(t), sizeof(prev));
+			if (strcmp(prev.name, t.name) >= 0)
+				return PGOV_SNAP_BAD_LAYOUT;
+		}
+		at += sizeof(t);
+	}
+	for (i = 0; i < info->head.nrules; i++)
+	{
+		PgovRule	r;
+
+		memcpy(&r, payload + at, sizeof(r));
+		if (!rule_ok(&r, info->head.ntenants))
+			return PGOV_SNAP_BAD_LAYOUT;
+		at += sizeof(r);
+	}
+	memcpy(&info->generation, file + OFF_GENERATION, sizeof(info->generation));
+	return PGOV_SNAP_OK;
+}
+
+/* Copies a checked file's arrays into tenants[ntenants] and rules[nrules]. */
+void
+pgov_snap_copy(const char *file, const PgovSnapInfo *info,
+			   PgovTenantDef *tenants, PgovRule *rules)
+{
+	const char *p = file + PGOV_SNAP_HEADER_SIZE + sizeof(PgovSnapHead);
+	size_t		tsize = sizeof(PgovTenantDef) * (size_t) info->head.ntenants;
+
+	if (tsize)
+		memcpy(tenants, p, tsize);
+	if (info->head.nrules)
+		memcpy(rules, p + tsize, sizeof(PgovRule) * (size_t) info->head.nrules);
+}
+
+/* What the WARNING says of the file: "the snapshot ... <text>". */
+const char *
+pgov_snap_status_text(PgovSnapStatus status)
+{
+	switch (status)
+	{
+		case PGOV_SNAP_OK:
+			return "is valid";
+		case PGOV_SNAP_SHORT:
+			return "is truncated (shorter than its header)";
+		case PGOV_SNAP_NOT_SNAPSHOT:
+			return "is not a pool_governor snapshot";
+		case PGOV_SNAP_OTHER_VERSION:
+			return "was written by another version of pool_governor";
+		case PGOV_SNAP_BAD_LENGTH:
+			return "is damaged (its length is not the one its header gives)";
+		case PGOV_SNAP_BAD_CHECKSUM:
+			return "is damaged (checksum mismatch)";
+		case PGOV_SNAP_BAD_LAYOUT:
+			return "is damaged (bad layout)";
+	}
+	return "is damaged";
+}

@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapformat.h
+ *		The bytes of pool_governor.snapshot: how a configuration is written
+ *		and how a file is checked before anything is read out of it.
+ *
+ * Like policy.h, nothing here includes a PostgreSQL header: the unit test
+ * feeds the checker every truncation and every single-byte corruption of a
+ * real snapshot, and a libFuzzer target feeds it anything.  snapshot.c
+ * does the file work (open, fstat, read, write, fsync, rename) around it.
+ *
+ * The file is a 32-byte header and a payload:
+ *
+ *		offset  0  uint32 magic "PGOV"
+ *		        4  uint32 format (2; 1 is still read)
+ *		        8  uint32 sizeof(PgovTenantDef)   layout of the payload
+ *		       12  uint32 sizeof(PgovRule)
+ *		       16  uint64 generation
+ *		       24  uint32 payload length
+ *		       28  uint32 CRC-32C of bytes 0-27 and the payload (format 1:
+ *		                  of the payload alone)
+ *		       32  payload: PgovSnapHead, tenants[ntenants], rules[nrules]
+ *
+ * Every number in the header is checked against the file's real length
+ * before the caller allocates anything, and every index and string in the
+ * payload before it is used: a damaged file is "no snapshot", never a crash
+ * and never an allocation the header asks for.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGOV_SNAPFORMAT_H
+#define PGOV_SNAPFORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define PGOV_SNAP_MAGIC		0x564f4750	/* "PGOV" */
+#define PGOV_SNAP_FORMAT	2
+#define PGOV_SNAP_HEADER_SIZE 32
+
+/* Upper bounds of what a snapshot may hold (pool_governor.max_tenants and
+ * max_rules can be set no higher). */
+#define PGOV_SNAP_MAX_TENANTS 100000
+#define PGOV_SNAP_MAX_RULES 100000
+
+/* The payload's head: the counts, the capacity validated against, and the
+ * default tenant's name. */
+typedef struct PgovSnapHead
+{
+	int32_t		ntenants;
+	int32_t		nrules;
+	int32_t		capacity;
+	char		default_tenant[PGOV_NAME_LEN];
+} PgovSnapHead;
+
+typedef enum PgovSnapStatus
+{
+	PGOV_SNAP_OK = 0,
+	PGOV_SNAP_SHORT,			/* shorter than a header */
+	PGOV_SNAP_NOT_SNAPSHOT,		/* wrong magic */
+	PGOV_SNAP_OTHER_VERSION,	/* another format or layout */
+	PGOV_SNAP_BAD_LENGTH,		/* the header's length is not the file's */
+	PGOV_SNAP_BAD_CHECKSUM,
+	PGOV_SNAP_BAD_LAYOUT		/* counts, indexes or strings out of range */
+} PgovSnapStatus;
+
+/* What a checked file holds; the arrays are copied out by pgov_snap_copy. */
+typedef struct PgovSnapInfo
+{
+	uint64_t	generation;
+	PgovSnapHead head;
+} PgovSnapInfo;
+
+extern uint32_t pgov_crc32c(uint32_t crc, const void *data, size_t len);
+extern size_t pgov_snap_max_size(void);
+extern size_t pgov_snap_payload_size(int ntenants, int nrules);
+extern void pgov_snap_payload(char *buf, int capacity,
+							  const char *default_tenant,
+							  const PgovTenantDef *tenants, int ntenants,
+							  const PgovRule *rules, int nrules);
+extern void pgov_snap_header(char *header, uint64_t generation,
+							 const char *payload, size_t payload_len);
+extern PgovSnapStatus pgov_snap_check(const char *file, size_t len,
+									  PgovSnapInfo *info);
+extern void pgov_snap_copy(const char *file, const PgovSnapInfo *info,
+						   PgovTenantDef *tenants, PgovRule *rules);
+extern const char *pgov_snap_status_text(PgovSnapStatus status);
+
+#endif							/* PGOV_SNAPFORMAT_H */

@@ -1,0 +1,286 @@
+/*
+ * test_snapshot.c: the snapshot file's checker (snapformat.c) against real
+ * snapshots.  A file written by pgov_snap_payload / pgov_snap_header reads
+ * back as it was written; every truncation of it, every single-byte
+ * corruption (three different flips at every offset), a header whose
+ * length asks for gigabytes, and files whose checksum is right but whose
+ * contents point out of range are all refused, never read.  Run under the
+ * sanitizers too (make unit): any out-of-bounds read fails the run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "snapformat.h"
+
+#define NTENANTS 3
+#define NRULES 4
+
+static PgovTenantDef tenants[NTENANTS];
+static PgovRule rules[NRULES];
+
+static void
+make_config(void)
+{
+	static const char *names[NTENANTS] = {"inventory", "reporting", "shop"};
+	PgovProblem p;
+	int			i;
+
+	memset(tenants, 0, sizeof(tenants));
+	memset(rules, 0, sizeof(rules));
+	for (i = 0; i < NTENANTS; i++)
+	{
+		strcpy(tenants[i].name, names[i]);
+		tenants[i].max_connections = i == 1 ? PGOV_NO_CAP : 30 + i * 10;
+		tenants[i].reserved_connections = 10 * i;
+		tenants[i].max_waiting = i;
+		tenants[i].wait_timeout_ms = 1000 * i;
+	}
+	CHECK(pgov_rule_build(&rules[0], 1, 100, "shop", NULL, NULL, NULL, &p));
+	CHECK(pgov_rule_build(&rules[1], 2, 100, "+readers", "postgres", NULL, NULL, &p));
+	CHECK(pgov_rule_build(&rules[2], 3, 50, NULL, NULL, "report*", "10.0.0.0/8", &p));
+	CHECK(pgov_rule_build(&rules[3], 4, 10, NULL, NULL, NULL, "::1/128", &p));
+	for (i = 0; i < NRULES; i++)
+		rules[i].tenant = i % NTENANTS;
+	pgov_sort_rules(rules, NRULES);
+}
+
+/* A whole file for the configuration above, malloc'd. */
+static char *
+make_file(uint64_t generation, size_t *len)
+{
+	size_t		plen = pgov_snap_payload_size(NTENANTS, NRULES);
+	char	   *file;
+
+	*len = PGOV_SNAP_HEADER_SIZE + plen;
+	file = calloc(1, *len);
+	pgov_snap_payload(file + PGOV_SNAP_HEADER_SIZE, 97, "default", tenants,
+					  NTENANTS, rules, NRULES);
+	pgov_snap_header(file, generation, file + PGOV_SNAP_HEADER_SIZE, plen);
+	return file;
+}
+
+/* Checks a copy of exactly len bytes, so that ASan sees any read past it. */
+static PgovSnapStatus
+check_copy(const char *file, size_t len, PgovSnapInfo *info)
+{
+	char	   *copy = malloc(len ? len : 1);
+	PgovSnapStatus st;
+
+	memcpy(copy, file, len);
+	st = pgov_snap_check(copy, len, info);
+	free(copy);
+	return st;
+}
+
+/* Seals a payload that was changed after the header was written. */
+static void
+reseal(char *file, size_t len)
+{
+	uint64_t	generation;
+
+	memcpy(&generation, file + 16, sizeof(generation));
+	pgov_snap_header(file, generation, file + PGOV_SNAP_HEADER_SIZE,
+					 len - PGOV_SNAP_HEADER_SIZE);
+}
+
+static void
+test_round_trip(void)
+{
+	size_t		len;
+	char	   *file = make_file(42, &len);
+	PgovSnapInfo info;
+	PgovTenantDef t[NTENANTS];
+	PgovRule	r[NRULES];
+
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
+	CHECK(info.generation == 42);
+	CHECK(info.head.ntenants == NTENANTS && info.head.nrules == NRULES);
+	CHECK(info.head.capacity == 97);
+	CHECK(strcmp(info.head.default_tenant, "default") == 0);
+	pgov_snap_copy(file, &info, t, r);
+	CHECK(memcmp(t, tenants, sizeof(t)) == 0);
+	CHECK(memcmp(r, rules, sizeof(r)) == 0);
+	/* the checksum is PostgreSQL's CRC-32C: the standard check value */
+	CHECK((pgov_crc32c(0xFFFFFFFF, "123456789", 9) ^ 0xFFFFFFFF) == 0xE3069283);
+	free(file);
+}
+
+static void
+test_truncations(void)
+{
+	size_t		len;
+	char	   *file = make_file(7, &len);
+	PgovSnapInfo info;
+	size_t		cut;
+	int			refused = 0;
+
+	for (cut = 0; cut < len; cut++)
+		refused += check_copy(file, cut, &info) != PGOV_SNAP_OK;
+	CHECK(refused == (int) len);
+	printf("truncations: %zu of %zu refused\n", (size_t) refused, len);
+	free(file);
+}
+
+static void
+test_corruptions(void)
+{
+	static const unsigned char flips[] = {0x01, 0x80, 0xFF};
+	size_t		len;
+	char	   *file = make_file(7, &len);
+	PgovSnapInfo info;
+	size_t		at;
+	int			f;
+	int			tried = 0;
+	int			refused = 0;
+
+	for (at = 0; at < len; at++)
+		for (f = 0; f < (int) sizeof(flips); f++)
+		{
+			file[at] ^= flips[f];
+			tried++;
+			refused += check_copy(file, len, &info) != PGOV_SNAP_OK;
+			file[at] ^= flips[f];
+		}
+	CHECK(refused == tried);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
+	printf("single-byte corruptions: %d of %d refused\n", refused, tried);
+	free(file);
+}
+
+static void
+test_hostile_headers(void)
+{
+	size_t		len;
+	char	   *file = make_file(7, &len);
+	PgovSnapInfo info;
+	uint32_t	v;
+
+	/* the header asks for 2 GiB, 1 GiB, or more than the file holds */
+	v = 0x7fffffff;
+	memcpy(file + 24, &v, 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LENGTH);
+	v = 0x40000000;
+	memcpy(file + 24, &v, 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LENGTH);
+	v = (uint32_t) (len - PGOV_SNAP_HEADER_SIZE + 1);
+	memcpy(file + 24, &v, 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LENGTH);
+	free(file);
+
+	/* another version's layout */
+	file = make_file(7, &len);
+	v = 99;
+	memcpy(file + 4, &v, 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OTHER_VERSION);
+	free(file);
+	file = make_file(7, &len);
+	memcpy(file, "XXXX", 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_NOT_SNAPSHOT);
+	free(file);
+	CHECK(pgov_snap_max_size() > 1000 && pgov_snap_max_size() < 100 * 1024 * 1024);
+}
+
+/*
+ * Files whose checksum is right (a tool rewrote them, or a bug did) but
+ * whose contents would index out of range.
+ */
+static void
+test_sealed_nonsense(void)
+{
+	size_t		len;
+	char	   *file;
+	PgovSnapInfo info;
+	size_t		tenant0 = PGOV_SNAP_HEADER_SIZE + sizeof(PgovSnapHead);
+	size_t		rule0 = tenant0 + sizeof(PgovTenantDef) * NTENANTS;
+	PgovSnapHead head;
+	PgovTenantDef t;
+	PgovRule	r;
+
+	/* a rule placing logins in tenant 3 of 3 */
+	file = make_file(7, &len);
+	memcpy(&r, file + rule0, sizeof(r));
+	r.tenant = NTENANTS;
+	memcpy(file + rule0, &r, sizeof(r));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	free(file);
+
+	/* a negative tenant index */
+	file = make_file(7, &len);
+	memcpy(&r, file + rule0, sizeof(r));
+	r.tenant = -1;
+	memcpy(file + rule0, &r, sizeof(r));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	free(file);
+
+	/* a name without its terminating NUL */
+	file = make_file(7, &len);
+	memcpy(&t, file + tenant0, sizeof(t));
+	memset(t.name, 'x', PGOV_NAME_LEN);
+	memcpy(file + tenant0, &t, sizeof(t));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	free(file);
+
+	/* tenants out of order (they are found by binary search) */
+	file = make_file(7, &len);
+	memcpy(&t, file + tenant0, sizeof(t));
+	strcpy(t.name, "zzz");
+	memcpy(file + tenant0, &t, sizeof(t));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	free(file);
+
+	/* counts that do not add up to the length, and absurd counts */
+	file = make_file(7, &len);
+	memcpy(&head, file + PGOV_SNAP_HEADER_SIZE, sizeof(head));
+	head.nrules = NRULES + 1;
+	memcpy(file + PGOV_SNAP_HEADER_SIZE, &head, sizeof(head));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	head.nrules = -5;
+	memcpy(file + PGOV_SNAP_HEADER_SIZE, &head, sizeof(head));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	head.nrules = NRULES;
+	head.ntenants = 0x7fffffff;
+	memcpy(file + PGOV_SNAP_HEADER_SIZE, &head, sizeof(head));
+	reseal(file, len);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+	free(file);
+}
+
+/* A file of format 1 (CRC of the payload alone) written by 1.2 still reads:
+ * the first start after an upgrade is governed. */
+static void
+test_format_1(void)
+{
+	size_t		len;
+	char	   *file = make_file(9, &len);
+	PgovSnapInfo info;
+	uint32_t	v = 1;
+	uint32_t	crc;
+
+	memcpy(file + 4, &v, 4);
+	crc = pgov_crc32c(0xFFFFFFFF, file + PGOV_SNAP_HEADER_SIZE,
+					  len - PGOV_SNAP_HEADER_SIZE) ^ 0xFFFFFFFF;
+	memcpy(file + 28, &crc, 4);
+	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
+	CHECK(info.generation == 9);
+	free(file);
+}
+
+int
+main(void)
+{
+	make_config();
+	test_round_trip();
+	test_truncations();
+	test_corruptions();
+	test_hostile_headers();
+	test_sealed_nonsense();
+	test_format_1();
+	return check_summary();
+}
