@@ -28,9 +28,10 @@
 
 #include <signal.h>
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
-#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -42,9 +43,10 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -130,28 +132,58 @@ forget_database(int code, Datum arg)
 
 /*
  * Does pool_governor.database exist and accept connections?  Connected to
- * no database, only shared catalogs can be read: pg_database is one.
+ * no database, only shared catalogs can be read, and after initdb or a
+ * crash restart (which removes global/pg_internal.init) not even through
+ * their indexes: the relation cache has no entry for them yet, and building
+ * one would read pg_class, which needs a database.  So pg_database is
+ * scanned as PostgreSQL's own GetDatabaseTuple() scans it before a
+ * database is chosen: through its index only once the shared relcache
+ * entries exist, by a heap scan before.
  */
 static bool
 database_ready(void)
 {
-	Oid			dboid;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
 	bool		ready = false;
 
 	StartTransactionCommand();
-	dboid = get_database_oid(pgov_database, true);
-	if (OidIsValid(dboid))
-	{
-		HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
-
-		if (HeapTupleIsValid(tup))
-		{
-			ready = ((Form_pg_database) GETSTRUCT(tup))->datallowconn;
-			ReleaseSysCache(tup);
-		}
-	}
+	ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(pgov_database));
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, DatabaseNameIndexId,
+							  criticalSharedRelcachesBuilt, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		ready = ((Form_pg_database) GETSTRUCT(tup))->datallowconn;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return ready;
+}
+
+/*
+ * Sleeps ms, whatever sets the latch meanwhile (it is set when a worker
+ * starts), unless the postmaster dies or the worker is told to stop.
+ */
+static void
+pause_ms(long ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = ms_until(GetCurrentTimestamp(), until);
+
+		if (left <= 0)
+			break;
+		ResetLatch(MyLatch);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -181,10 +213,8 @@ check_database(void)
 						pgov_database),
 				 errdetail("The configuration in force stays enforced; the worker checks again with a growing pause and says nothing more until the database is back."),
 				 errhint("Create the database, or set pool_governor.database to the database that holds the pool_governor extension and restart the server.")));
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 Min((long) PGOV_DB_RETRY_MIN_MS << Min(misses - 1, 10),
-						 PGOV_DB_RETRY_MAX_MS),
-					 PG_WAIT_EXTENSION);
+	pause_ms(Min((long) PGOV_DB_RETRY_MIN_MS << Min(misses - 1, 10),
+				 PGOV_DB_RETRY_MAX_MS));
 	proc_exit(1);
 }
 
