@@ -15,6 +15,7 @@
  */
 #include "seats.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int
@@ -452,6 +453,43 @@ pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant, int64_t rule_id,
 		tenant_count(b, &b->tenants[tenant], 1, now);
 	}
 	return true;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Which of the started client sessions pids[0..n) hold no slot: the ones
+ * the worker adopts.  Each is looked up among the slots' holders: a count
+ * cannot tell, because a login still deciding or waiting holds a slot but
+ * is no started session yet, so "no more sessions than slots in use" can
+ * hide a stray behind every waiter.  The strays are moved to the front of
+ * pids, sorted; returns how many.  scratch has room for nslots ints.
+ * O((n + slots) log slots); read-only on the board.
+ */
+int
+pgov_seat_strays(const PgovBoard *b, int *pids, int n, int *scratch)
+{
+	int			nheld = 0;
+	int			nstray = 0;
+	int			i;
+
+	for (i = 0; i < b->nslots; i++)
+		if (b->slots[i].pid != 0)
+			scratch[nheld++] = b->slots[i].pid;
+	qsort(scratch, nheld, sizeof(int), int_cmp);
+	for (i = 0; i < n; i++)
+		if (pids[i] != 0 &&
+			bsearch(&pids[i], scratch, nheld, sizeof(int), int_cmp) == NULL)
+			pids[nstray++] = pids[i];
+	qsort(pids, nstray, sizeof(int), int_cmp);
+	return nstray;
 }
 
 /*

@@ -211,6 +211,8 @@ extern bool pgov_seat_release(PgovBoard *b, int slotno, int pid,
 extern bool pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant,
 								 int64_t rule_id, uint64_t generation,
 								 int64_t now);
+extern int	pgov_seat_strays(const PgovBoard *b, int *pids, int n,
+							 int *scratch);
 extern bool pgov_seat_adopt(PgovBoard *b, int slotno, int pid,
 							const PgovWho *who, bool exempt, bool ordinary,
 							int tenant, int64_t rule_id, uint64_t generation,

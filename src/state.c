@@ -719,6 +719,15 @@ pgov_set_problem(PgovProblemLevel level, const char *problem)
 	return changed;
 }
 
+static int
+pid_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
 static void
 who_from_backend(PgBackendStatus *be, PgovWho *who)
 {
@@ -807,16 +816,19 @@ pgov_sync_sessions(bool adopt)
 
 	if (adopt)
 	{
-		int			sessions = 0;
-		int			held = 0;
+		int		   *pids;
+		int		   *scratch = palloc(sizeof(int) * nslots);
+		int			npids = 0;
+		int			nstray;
 
 		/*
-		 * A stray is a started client session without a slot: when the
-		 * started sessions are no more than the slots in use, there is none,
-		 * and the walk below (a proc array lookup per session) is skipped.
+		 * A stray is a started client session that holds no slot.  Each
+		 * started session is looked up among the slots' holders
+		 * (pgov_seat_strays); only the strays cost a proc array lookup.
 		 */
 		pgstat_clear_snapshot();
 		nbackends = pgstat_fetch_stat_numbackends();
+		pids = palloc(sizeof(int) * (nbackends + 1));
 		for (i = 1; i <= nbackends; i++)
 		{
 			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
@@ -824,15 +836,13 @@ pgov_sync_sessions(bool adopt)
 			if (l && (l->backendStatus.st_backendType == B_BACKEND ||
 					  l->backendStatus.st_backendType == B_WAL_SENDER) &&
 				!PGOV_BACKEND_STARTING(&l->backendStatus))
-				sessions++;
+				pids[npids++] = l->backendStatus.st_procpid;
 		}
 		LWLockAcquire(pgov->lock, LW_SHARED);
-		for (i = 0; i < nslots; i++)
-			held += pgov_board.slots[i].pid != 0;
+		nstray = pgov_seat_strays(&pgov_board, pids, npids, scratch);
 		LWLockRelease(pgov->lock);
-		if (sessions <= held)
-			nbackends = 0;
-		for (i = 1; i <= nbackends; i++)
+
+		for (i = 1; i <= nbackends && nstray > 0; i++)
 		{
 			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
 			PgBackendStatus *be;
@@ -847,7 +857,8 @@ pgov_sync_sessions(bool adopt)
 				continue;
 			be = &l->backendStatus;
 			if ((be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER) ||
-				PGOV_BACKEND_STARTING(be))
+				PGOV_BACKEND_STARTING(be) ||
+				bsearch(&be->st_procpid, pids, nstray, sizeof(int), pid_cmp) == NULL)
 				continue;
 			proc = BackendPidGetProc(be->st_procpid);
 			if (proc == NULL)
@@ -880,6 +891,8 @@ pgov_sync_sessions(bool adopt)
 			LWLockRelease(pgov->lock);
 		}
 		pgstat_clear_snapshot();
+		pfree(pids);
+		pfree(scratch);
 		if (adopted > 0)
 			pgov_event_add(PGOV_EV_ADOPTED, NULL, NULL,
 						   "%d sessions that logged in without the governor are now counted",

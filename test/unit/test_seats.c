@@ -379,13 +379,25 @@ random_tenant(void)
 	}
 }
 
+/* Sessions that logged in while the governor was off: they hold their
+ * PGPROC (index) but no slot on the board, until the worker adopts them. */
+static int	stray[NSLOTS];
+static int	strays_found = 0;
+
+static int
+model_pid_cmp(const void *a, const void *b)
+{
+	return *(const int *) a - *(const int *) b;
+}
+
 static int
 free_slot(void)
 {
 	int			start = (int) (rng() % NSLOTS);
 
 	for (int k = 0; k < NSLOTS; k++)
-		if (ms[(start + k) % NSLOTS].state == PGOV_SLOT_FREE)
+		if (ms[(start + k) % NSLOTS].state == PGOV_SLOT_FREE &&
+			stray[(start + k) % NSLOTS] == 0)
 			return (start + k) % NSLOTS;
 	return -1;
 }
@@ -577,42 +589,86 @@ step(void)
 			mismatches++;
 		ms[i].tenant = m;
 	}
-	else if (op < 97)
+	else if (op < 94)
 	{
-		/* adoption; a session that has left is never adopted */
-		PgovWho		w;
-		bool		exempt = rng() % 4 == 0;
-		int			m = random_tenant();
-
+		/* a session logs in while the governor is off: no slot */
 		if ((i = free_slot()) < 0)
 			return;
 		if (rng() % 2)
 		{
-			/* a session that logged in while the governor was off leaves:
-			 * its exit marks the free slot, and it is never adopted */
+			/* one that logged in while off leaves first: its exit marks
+			 * the free slot, and it is never adopted */
 			int			gone = next_pid++;
+			PgovWho		w = who_of(gone);
 
 			if (pgov_seat_release(&board, i, gone, NULL))
 				mismatches++;
 			ms[i].last_pid = gone;
-		}
-		if (ms[i].last_pid != 0)
-		{
-			w = who_of(ms[i].last_pid);
-			if (pgov_seat_adopt(&board, i, ms[i].last_pid, &w, false, false,
-								entry(m), 0, 1, now))
+			if (pgov_seat_adopt(&board, i, gone, &w, false, false,
+								entry(random_tenant()), 0, 1, now))
 				mismatches++;
 		}
-		w = who_of(next_pid);
-		if (!pgov_seat_adopt(&board, i, next_pid, &w, exempt, true, entry(m),
-							 0, 1, now))
-			mismatches++;
-		ms[i] = (MSlot)
+		stray[i] = next_pid++;
+	}
+	else if (op < 97)
+	{
+		/*
+		 * The worker's adoption pass, with whatever waiters and deciding
+		 * logins the board has: the started sessions are the governed and
+		 * exempt ones and the strays (a login still in the hook is not
+		 * one), listed in any order; exactly the strays hold no slot.
+		 */
+		int			pids[NSLOTS];
+		int			scratch[NSLOTS];
+		int			expect[NSLOTS];
+		int			n = 0;
+		int			nexpect = 0;
+		int			nstray;
+
+		for (int k = 0; k < NSLOTS; k++)
 		{
-			exempt ? PGOV_SLOT_EXEMPT : PGOV_SLOT_GOVERNED, m, exempt, 0,
-				next_pid, ms[i].last_pid, now, 0
-		};
-		next_pid++;
+			if (ms[k].state == PGOV_SLOT_GOVERNED || ms[k].state == PGOV_SLOT_EXEMPT)
+				pids[n++] = ms[k].pid;
+			if (stray[k] != 0)
+				pids[n++] = stray[k];
+		}
+		for (int k = n - 1; k > 0; k--)
+		{
+			int			j = (int) (rng() % (k + 1));
+			int			tmp = pids[k];
+
+			pids[k] = pids[j];
+			pids[j] = tmp;
+		}
+		/* the model's strays, in pid order */
+		for (int k = 0; k < NSLOTS; k++)
+			if (stray[k] != 0)
+				expect[nexpect++] = stray[k];
+		qsort(expect, nexpect, sizeof(int), model_pid_cmp);
+		nstray = pgov_seat_strays(&board, pids, n, scratch);
+		if (nstray != nexpect || memcmp(pids, expect, sizeof(int) * nexpect) != 0)
+			mismatches++;
+		strays_found += nstray;
+
+		for (int k = 0; k < NSLOTS; k++)
+		{
+			PgovWho		w;
+			bool		exempt = rng() % 4 == 0;
+			int			m = random_tenant();
+
+			if (stray[k] == 0)
+				continue;
+			w = who_of(stray[k]);
+			if (!pgov_seat_adopt(&board, k, stray[k], &w, exempt, true,
+								 entry(m), 0, 1, now))
+				mismatches++;
+			ms[k] = (MSlot)
+			{
+				exempt ? PGOV_SLOT_EXEMPT : PGOV_SLOT_GOVERNED, m, exempt, 0,
+					stray[k], ms[k].last_pid, now, 0
+			};
+			stray[k] = 0;
+		}
 	}
 	else
 	{
@@ -642,7 +698,9 @@ main(void)
 	CHECK(wake_wrong == 0);
 	/* the run covered what it claims to */
 	CHECK(next_pid - 100 > 10000);
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d\n",
-		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100);
+	CHECK(strays_found > 1000);
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d\n",
+		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
+		   strays_found);
 	return check_summary();
 }
