@@ -177,6 +177,17 @@ refuse(const PgovVerdict *v)
 
 	switch (v->decision)
 	{
+		case PGOV_ADMIT:
+			/* a seat was free, but the login's wait had ended: it ran too
+			 * late (a stopped or starved process) to take it in time */
+			ereport(FATAL,
+					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					 errmsg("wait for a connection seat in tenant \"%s\" timed out", v->tenant),
+					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved)%s, longer than its wait_timeout.",
+							   v->tenant, v->connected, cap, v->reserved, waited),
+					 errhint("Connect again; raise wait_timeout of tenant \"%s\" in pool_governor.tenants if logins often wait this long.",
+							 v->tenant)));
+			break;
 		case PGOV_REFUSE_CAP:
 			ereport(FATAL,
 					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),

@@ -169,19 +169,45 @@ pgov_find_tenant_entry(const PgovBoard *b, const char *name)
 	return -1;
 }
 
+/* Did a woken waiter let its turn pass (woken, and not decided in time)? */
+static bool
+turn_passed(const PgovSlot *s, int64_t now)
+{
+	return s->woken && now - s->woken_at >= PGOV_TURN_US;
+}
+
 /*
- * The waiters to wake because they can take a seat now: the head of each
- * tenant's queue that pgov_decide() would admit, never more of those that
- * need a shared seat than there are shared seats free (a head below its
- * tenant's reserve needs none).  Nobody else is woken: a released seat
- * wakes one waiter, not every waiter of every tenant.  With mark, a head
- * already woken (and about to take its seat) is not woken again, and those
- * returned are marked woken until they decide; without, the board is only
- * read.  At most max slots are written to slots[]; returns how many.
- * O(tenants with waiters).
+ * The first waiter of t whose turn has not passed, or -1: the one that
+ * takes the tenant's next seat.  Usually the head; a head that was woken
+ * and has not come to decide within its turn is passed over (it keeps its
+ * place, and takes a seat when it decides and one is free).
+ */
+static int
+next_in_turn(const PgovBoard *b, const PgovTenant *t, int64_t now)
+{
+	int			i;
+
+	for (i = t->wait_head; i >= 0; i = b->slots[i].wait_next)
+		if (!turn_passed(&b->slots[i], now))
+			return i;
+	return -1;
+}
+
+/*
+ * The waiters to wake because they can take a seat now: in each tenant's
+ * queue that pgov_decide() would admit, the first waiter whose turn has not
+ * passed (next_in_turn), never more of those that need a shared seat than
+ * there are shared seats free (one below its tenant's reserve needs none).
+ * Nobody else is woken: a released seat wakes one waiter, not every waiter
+ * of every tenant.  With mark, a waiter already woken and still in its turn
+ * is not woken again (its wake-up is on the way), and those returned are
+ * marked woken at now; without, the board is only read.  At most max slots
+ * are written to slots[]; returns how many.  O(tenants with waiters), plus
+ * the waiters passed over.
  */
 int
-pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int *slots, int max)
+pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
+				   int *slots, int max)
 {
 	int			shared_free = capacity - b->totals->sum_held;
 	int			n = 0;
@@ -190,10 +216,13 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int *slots, int max)
 	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
 	{
 		const PgovTenant *t = &b->tenants[i];
+		int			w;
 
 		if (pgov_decide(t->connected, t->max_connections,
 						t->reserved_connections, b->totals->sum_held,
 						capacity, 0) != PGOV_ADMIT)
+			continue;
+		if ((w = next_in_turn(b, t, now)) < 0)
 			continue;
 		if (t->connected >= t->reserved_connections)
 		{
@@ -201,13 +230,47 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int *slots, int max)
 				continue;
 			shared_free--;
 		}
-		if (mark && b->slots[t->wait_head].woken)
+		if (mark && b->slots[w].woken)
 			continue;			/* its wake-up is on the way */
 		if (mark)
-			b->slots[t->wait_head].woken = true;
-		slots[n++] = t->wait_head;
+		{
+			b->slots[w].woken = true;
+			b->slots[w].woken_at = now;
+		}
+		slots[n++] = w;
 	}
 	return n;
+}
+
+/*
+ * When the earliest turn still running after now ends (0: none): the worker
+ * looks again then, so that a seat no woken waiter takes goes to the next
+ * one within a turn.  O(tenants with waiters + woken waiters).
+ */
+int64_t
+pgov_seat_turn_ends(const PgovBoard *b, int64_t now)
+{
+	int64_t		earliest = 0;
+	int			i;
+
+	for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
+	{
+		const PgovTenant *t = &b->tenants[i];
+		int			w;
+
+		for (w = t->wait_head; w >= 0; w = b->slots[w].wait_next)
+		{
+			const PgovSlot *s = &b->slots[w];
+
+			if (!s->woken)
+				break;
+			if (turn_passed(s, now))
+				continue;
+			if (earliest == 0 || s->woken_at + PGOV_TURN_US < earliest)
+				earliest = s->woken_at + PGOV_TURN_US;
+		}
+	}
+	return earliest;
 }
 
 /*
@@ -281,6 +344,8 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	int			capacity = pgov_capacity_in_force(b, ask->capacity, ask->slot_limit);
 	bool		queued;
 	int			ahead;
+	int			k;
+	bool		late;
 
 	memset(v, 0, sizeof(*v));
 	s->woken = false;
@@ -293,7 +358,21 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		s->tenant = PGOV_TENANT_NONE;
 	}
 	queued = (s->state == PGOV_SLOT_WAITING);
-	ahead = queued ? (t->wait_head == slotno ? 0 : 1) : t->waiting;
+
+	/*
+	 * First come, first served: a login goes ahead of no waiter before it
+	 * but those that let their turn pass.  In the usual queue (nobody
+	 * passed over) this looks at the head alone.
+	 */
+	ahead = 0;
+	for (k = t->wait_head; k >= 0 && k != slotno; k = b->slots[k].wait_next)
+		if (!turn_passed(&b->slots[k], ask->now))
+		{
+			ahead = 1;
+			break;
+		}
+	/* no login is admitted after its own wait has ended */
+	late = queued && !ask->monitor && ask->now >= s->deadline;
 
 	v->decision = pgov_decide(t->connected, t->max_connections,
 							  t->reserved_connections, b->totals->sum_held,
@@ -301,7 +380,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	v->after_wait = queued;
 	verdict_numbers(b, t, capacity, v);
 
-	if (v->decision == PGOV_ADMIT || ask->monitor)
+	if (!late && (v->decision == PGOV_ADMIT || ask->monitor))
 	{
 		if (queued)
 		{
@@ -342,8 +421,10 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		v->timed_out = true;
 		v->waiting = t->waiting;
 	}
-	else if (t->wait_timeout_ms > 0 && t->waiting < t->max_waiting)
+	else if (t->wait_timeout_ms > 0 && t->waiting < t->max_waiting &&
+			 t->max_connections != 0)
 	{
+		/* (a tenant whose cap is 0 never has a seat: nobody waits for one) */
 		int64_t		deadline = s->entered_at + t->wait_timeout_ms * 1000;
 
 		if (deadline > ask->deadline_cap)

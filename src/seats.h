@@ -17,6 +17,8 @@
  *		                   |        '-----> FREE       (refused)
  *		                   '--exempt------> EXEMPT     (counted apart)
  *		WAITING --decide--> GOVERNED | WAITING | FREE (timed out)
+ *		WAITING --wake--> WAITING, woken: its turn to take a seat
+ *		                  (PGOV_TURN_MS; then the next waiter's)
  *		WAITING --publish--> CLAIMED   (decides again under the new rules)
  *		GOVERNED --reclassify--> GOVERNED in another tenant
  *		FREE --adopt--> GOVERNED | EXEMPT   (a session that passed no hook)
@@ -28,6 +30,15 @@
 #define PGOV_SEATS_H
 
 #include "policy.h"
+
+/*
+ * A woken waiter's turn: a login woken to take a free seat that has not
+ * decided within this time (its process is stopped, swapped out, starved)
+ * lets the next waiter of its tenant take the seat, and keeps its place at
+ * the head of the queue for the seat after.
+ */
+#define PGOV_TURN_MS	250
+#define PGOV_TURN_US	((int64_t) PGOV_TURN_MS * 1000)
 
 /* Slot.tenant when the slot is in no tenant. */
 #define PGOV_TENANT_NONE	(-1)
@@ -74,6 +85,7 @@ typedef struct PgovSlot
 	int			waited_ms;		/* time spent waiting for the seat */
 	bool		woken;			/* WAITING: woken to take a seat, has not
 								 * decided yet */
+	int64_t		woken_at;		/* when; its turn ends PGOV_TURN_US later */
 	int			wait_prev;		/* tenant's waiter queue, slot indexes */
 	int			wait_next;
 	PgovWho		who;
@@ -198,7 +210,8 @@ extern int	pgov_capacity_in_force(const PgovBoard *b, int capacity,
 extern int	pgov_reserved_unused(const PgovBoard *b);
 extern int	pgov_find_tenant_entry(const PgovBoard *b, const char *name);
 extern int	pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark,
-							   int *slots, int max);
+							   int64_t now, int *slots, int max);
+extern int64_t pgov_seat_turn_ends(const PgovBoard *b, int64_t now);
 
 extern int	pgov_seat_claim(PgovBoard *b, int slotno, int pid,
 							const PgovWho *who, int64_t now);

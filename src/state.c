@@ -323,20 +323,31 @@ collect_wakeable(PgovWakeList *w, bool mark)
 	int			capacity = pgov_capacity_in_force(&pgov_board, pgov_capacity(),
 												  pgov_slot_limit());
 
-	w->n = pgov_seat_wakeable(&pgov_board, capacity, mark, w->slots,
-							  PGOV_WAKE_MAX);
+	w->n = pgov_seat_wakeable(&pgov_board, capacity, mark,
+							  GetCurrentTimestamp(), w->slots, PGOV_WAKE_MAX);
 }
 
-/* After the lock: wakes the waiters of slots (each sleeps on its latch). */
+/*
+ * After the lock: wakes the waiters of slots (each sleeps on its latch),
+ * and the worker, which hands the seat of a woken waiter that lets its turn
+ * pass to the next one (pgov_wake_waiters at pgov_turn_ends()).  The
+ * worker's PGPROC is read without the lock: a stale one only gets a latch
+ * set that nobody waits on.
+ */
 static void
 wake_slots(const int *slots, int n)
 {
+	PGPROC	   *worker = pgov->worker_proc;
 	int			i;
 
 	for (i = 0; i < n; i++)
 		SetLatch(&ProcGlobal->allProcs[slots[i]].procLatch);
 	if (n > 0)
+	{
 		pg_atomic_fetch_add_u64(&pgov->wakeups, n);
+		if (worker != NULL && worker != MyProc)
+			SetLatch(&worker->procLatch);
+	}
 }
 
 /* Wakes whoever can take a seat now, after anything that may have freed
@@ -353,53 +364,19 @@ pgov_wake_waiters(void)
 }
 
 /*
- * The worker's tick: wakes the waiters that have been able to take a seat
- * for a second or more, the same login (pid) in the same slot.  A waiter
- * woken by a release decides as soon as it gets a CPU; one still there a
- * second later missed its wake-up (or its seat came from a raised
- * pool_governor.capacity, which wakes nobody).  Worker only.
+ * When the earliest turn of a woken waiter that is still running ends, or
+ * 0 if none is (worker: it calls pgov_wake_waiters then, which passes a seat that a
+ * stalled waiter did not take to the next one).
  */
-#define PGOV_STUCK_MS 1000
-
-void
-pgov_wake_stuck_waiters(void)
+TimestampTz
+pgov_turn_ends(void)
 {
-	static int	prev_slot[PGOV_WAKE_MAX];
-	static int	prev_pid[PGOV_WAKE_MAX];
-	static TimestampTz prev_since[PGOV_WAKE_MAX];
-	static int	nprev = 0;
-	PgovWakeList w;
-	int			pid[PGOV_WAKE_MAX];
-	TimestampTz since[PGOV_WAKE_MAX];
-	TimestampTz now = GetCurrentTimestamp();
-	int			stuck[PGOV_WAKE_MAX];
-	int			nstuck = 0;
-	int			i,
-				k;
+	int64		ends;
 
 	LWLockAcquire(pgov->lock, LW_SHARED);
-	collect_wakeable(&w, false);
-	for (i = 0; i < w.n; i++)
-		pid[i] = pgov_board.slots[w.slots[i]].pid;
+	ends = pgov_seat_turn_ends(&pgov_board, GetCurrentTimestamp());
 	LWLockRelease(pgov->lock);
-
-	for (i = 0; i < w.n; i++)
-	{
-		since[i] = now;
-		for (k = 0; k < nprev; k++)
-			if (prev_slot[k] == w.slots[i] && prev_pid[k] == pid[i])
-			{
-				since[i] = prev_since[k];
-				if (now - since[i] >= PGOV_STUCK_MS * INT64CONST(1000))
-					stuck[nstuck++] = w.slots[i];
-				break;
-			}
-	}
-	wake_slots(stuck, nstuck);
-	memcpy(prev_slot, w.slots, sizeof(int) * w.n);
-	memcpy(prev_pid, pid, sizeof(int) * w.n);
-	memcpy(prev_since, since, sizeof(TimestampTz) * w.n);
-	nprev = w.n;
+	return (TimestampTz) ends;
 }
 
 /* A woken waiter decided again: admitted, or still waiting (a wake-up that

@@ -204,7 +204,7 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 							  TimestampTz deadline_cap, PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
 extern void pgov_wake_waiters(void);
-extern void pgov_wake_stuck_waiters(void);
+extern TimestampTz pgov_turn_ends(void);
 extern void pgov_count_wakeup(bool admitted);
 extern uint64 pgov_publish(const PgovConfig *cfg);
 extern void pgov_sync_sessions(bool adopt);

@@ -459,6 +459,7 @@ pgov_worker_main(Datum arg)
 {
 	TimestampTz next_recheck;
 	TimestampTz next_tick;
+	TimestampTz turn_ends;
 	MemoryContext pass_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -482,6 +483,7 @@ pgov_worker_main(Datum arg)
 	next_recheck = GetCurrentTimestamp();
 	next_tick = next_recheck;
 
+	turn_ends = 0;
 	for (;;)
 	{
 		bool		asked;
@@ -513,15 +515,23 @@ pgov_worker_main(Datum arg)
 		{
 			pgov_reconcile();
 			sync_sessions();
-			pgov_wake_stuck_waiters();
+			/* a seat may have come from a raised capacity: nobody woke */
+			pgov_wake_waiters();
 			sample(now);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(pass_cxt);
 
+		/* a woken waiter that does not take its seat in its turn passes it
+		 * on (PGOV_TURN_MS) */
 		now = GetCurrentTimestamp();
+		if (turn_ends != 0 && now >= turn_ends)
+			pgov_wake_waiters();
+		turn_ends = pgov_turn_ends();
 		timeout = Max(Min(ms_until(now, next_tick), ms_until(now, next_recheck)), 1);
+		if (turn_ends != 0)
+			timeout = Max(Min(timeout, ms_until(now, turn_ends) + 1), 1);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

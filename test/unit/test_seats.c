@@ -47,6 +47,7 @@ typedef struct MSlot
 	int			last_pid;
 	int64_t		entered;
 	int64_t		deadline;
+	int64_t		woken_at;		/* WAITING, woken for a seat; 0 = not */
 } MSlot;
 
 static MTenant mt[NTENANTS + 1];
@@ -147,19 +148,40 @@ free_slots(void *ctx, int n)
 	return NSLOTS - m_used_slots() >= n;
 }
 
+/* A woken waiter that has not decided within its turn is passed over. */
+static bool
+m_passed(int k)
+{
+	return ms[k].state == PGOV_SLOT_WAITING && ms[k].woken_at != 0 &&
+		now - ms[k].woken_at >= PGOV_TURN_US;
+}
+
+/* The model's first waiter of tenant entry e whose turn has not passed. */
+static int
+m_next_in_turn(int e)
+{
+	for (int s = tenants[e].wait_head; s >= 0; s = slots[s].wait_next)
+		if (!m_passed(s))
+			return s;
+	return -1;
+}
+
 /*
- * The waiters a released seat wakes: only heads of queues, each of which
- * pgov_decide() admits, no more needing a shared seat than are free; and
- * nobody is left asleep while a head could be admitted.
+ * The waiters a released seat wakes: in each queue that pgov_decide()
+ * admits, only the first waiter whose turn has not passed, no more needing
+ * a shared seat than are free; nobody is left asleep while a waiter in
+ * turn could be admitted; and the next turn to end is the earliest one.
  */
 static int	wake_wrong = 0;
+static int	passed_over = 0;
+static int	late_refusals = 0;
 
 static void
 check_wakeable(void)
 {
 	int			cap = pgov_capacity_in_force(&board, capacity, SLOT_LIMIT);
 	int			woken[MAXT];
-	int			n = pgov_seat_wakeable(&board, cap, false, woken, MAXT);
+	int			n = pgov_seat_wakeable(&board, cap, false, now, woken, MAXT);
 	int			shared = 0;
 	bool		any_admissible = false;
 
@@ -174,7 +196,7 @@ check_wakeable(void)
 			continue;
 		}
 		t = &tenants[s->tenant];
-		if (t->wait_head != woken[i] ||
+		if (m_next_in_turn(s->tenant) != woken[i] ||
 			pgov_decide(t->connected, t->max_connections, t->reserved_connections,
 						totals.sum_held, cap, 0) != PGOV_ADMIT)
 			wake_wrong++;
@@ -187,7 +209,7 @@ check_wakeable(void)
 	{
 		PgovTenant *t = &tenants[e];
 
-		if (t->in_use && t->waiting > 0 &&
+		if (t->in_use && t->waiting > 0 && m_next_in_turn(e) >= 0 &&
 			pgov_decide(t->connected, t->max_connections, t->reserved_connections,
 						totals.sum_held, cap, 0) == PGOV_ADMIT)
 			any_admissible = true;
@@ -195,21 +217,52 @@ check_wakeable(void)
 	if (any_admissible && n == 0)
 		wake_wrong++;
 
-	/* marking: the same heads once, then none of them again */
+	/* the next turn to end: the earliest woken waiter still in its turn */
+	{
+		int64_t		expect = 0;
+
+		for (int k = 0; k < NSLOTS; k++)
+			if (ms[k].state == PGOV_SLOT_WAITING && ms[k].woken_at != 0 &&
+				!m_passed(k) &&
+				(expect == 0 || ms[k].woken_at + PGOV_TURN_US < expect))
+				expect = ms[k].woken_at + PGOV_TURN_US;
+		if (pgov_seat_turn_ends(&board, now) != expect)
+			wake_wrong++;
+	}
+
+	/* marking: those listed but already woken are left out, the others
+	 * marked once, then none of them again; then the board is restored */
 	{
 		int			marked[MAXT];
 		int			again[MAXT];
-		int			nm = pgov_seat_wakeable(&board, cap, true, marked, MAXT);
-		int			na = pgov_seat_wakeable(&board, cap, true, again, MAXT);
+		int			expect[MAXT];
+		int			ne = 0;
+		bool		saved_woken[NSLOTS];
+		int64_t		saved_at[NSLOTS];
+		int			nm,
+					na;
 
-		if (nm != n || memcmp(marked, woken, sizeof(int) * n) != 0)
+		for (int k = 0; k < NSLOTS; k++)
+		{
+			saved_woken[k] = slots[k].woken;
+			saved_at[k] = slots[k].woken_at;
+		}
+		for (int i = 0; i < n; i++)
+			if (!slots[woken[i]].woken)
+				expect[ne++] = woken[i];
+		nm = pgov_seat_wakeable(&board, cap, true, now, marked, MAXT);
+		na = pgov_seat_wakeable(&board, cap, true, now, again, MAXT);
+		if (nm != ne || memcmp(marked, expect, sizeof(int) * ne) != 0)
 			wake_wrong++;
 		for (int i = 0; i < na; i++)
 			for (int k = 0; k < nm; k++)
 				if (again[i] == marked[k])
 					wake_wrong++;
-		for (int i = 0; i < nm; i++)
-			slots[marked[i]].woken = false;
+		for (int k = 0; k < NSLOTS; k++)
+		{
+			slots[k].woken = saved_woken[k];
+			slots[k].woken_at = saved_at[k];
+		}
 	}
 }
 
@@ -282,7 +335,9 @@ compare(void)
 	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].state != ms[i].state || slots[i].pid != ms[i].pid ||
 			(ms[i].state == PGOV_SLOT_GOVERNED &&
-			 slots[i].tenant != entry(ms[i].tenant)))
+			 slots[i].tenant != entry(ms[i].tenant)) ||
+			(ms[i].state == PGOV_SLOT_WAITING &&
+			 slots[i].woken != (ms[i].woken_at != 0)))
 			mismatches++;
 }
 
@@ -310,7 +365,7 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		if (d->reserved_connections > reserve_left)
 			d->reserved_connections = reserve_left;
 		reserve_left -= d->reserved_connections;
-		d->max_waiting = (int) (rng() % 4);
+		d->max_waiting = (int) (rng() % 6);
 		d->wait_timeout_ms = rng() % 3 == 0 ? 0 : (int64_t) (rng() % 3000);
 		mt[m].def = *d;
 	}
@@ -343,6 +398,7 @@ publish(uint64_t generation)
 	{
 		if (ms[i].state == PGOV_SLOT_WAITING)
 			ms[i].state = PGOV_SLOT_CLAIMED;
+		ms[i].woken_at = 0;
 		if (ms[i].state != PGOV_SLOT_GOVERNED)
 			continue;
 		if (rng() % 4 != 0)
@@ -442,17 +498,31 @@ model_decide(int i, int m, bool monitor)
 
 	if (cap_in_force < 0)
 		cap_in_force = 0;
+	s->woken_at = 0;
 	if (s->state == PGOV_SLOT_WAITING && s->tenant != m)
 		s->state = PGOV_SLOT_CLAIMED;
 	queued = s->state == PGOV_SLOT_WAITING;
+	/* first come, first served, but for waiters that let their turn pass */
 	for (int k = 0; k < NSLOTS; k++)
 		if (ms[k].state == PGOV_SLOT_WAITING && ms[k].tenant == m &&
 			(!queued || ms[k].seq < s->seq))
-			ahead++;
+		{
+			if (m_passed(k))
+				passed_over++;
+			else
+				ahead++;
+		}
 
 	admit = !(d->max_connections != PGOV_NO_CAP && conn >= d->max_connections) &&
 		!(conn >= d->reserved_connections && m_sum_held() >= cap_in_force) &&
 		ahead == 0;
+	/* no login is admitted after its own wait ended */
+	if (queued && !monitor && now >= s->deadline)
+	{
+		if (admit)
+			late_refusals++;
+		admit = false;
+	}
 	if (admit || monitor)
 	{
 		s->state = PGOV_SLOT_GOVERNED;
@@ -464,7 +534,8 @@ model_decide(int i, int m, bool monitor)
 		if (now < s->deadline)
 			return PGOV_SEAT_QUEUED;
 	}
-	else if (d->wait_timeout_ms > 0 && m_waiting(m) < d->max_waiting)
+	else if (d->wait_timeout_ms > 0 && m_waiting(m) < d->max_waiting &&
+			 d->max_connections != 0)
 	{
 		int64_t		deadline = s->entered + d->wait_timeout_ms * 1000;
 		int			unused = m_sum_held();
@@ -537,7 +608,7 @@ step(void)
 		pgov_seat_claim(&board, i, next_pid, &w, now);
 		ms[i] = (MSlot)
 		{
-			PGOV_SLOT_CLAIMED, -1, false, 0, next_pid, ms[i].last_pid, now, 0
+			PGOV_SLOT_CLAIMED, -1, false, 0, next_pid, ms[i].last_pid, now, 0, 0
 		};
 		next_pid++;
 		if (rng() % 10 == 0)
@@ -557,8 +628,22 @@ step(void)
 		 * now and then classified elsewhere */
 		if ((i = slot_in(PGOV_SLOT_WAITING, PGOV_SLOT_CLAIMED)) < 0)
 			return;
+		/* a woken waiter is often slow to come (a stopped process) */
+		if (ms[i].woken_at != 0 && rng() % 4 != 0)
+			return;
 		decide(i, ms[i].state == PGOV_SLOT_WAITING && rng() % 5 ?
 			   ms[i].tenant : random_tenant());
+	}
+	else if (op < 68)
+	{
+		/* seats are handed out: the waiters in turn are woken (and may
+		 * then not come to decide for a while: a stalled process) */
+		int			cap = pgov_capacity_in_force(&board, capacity, SLOT_LIMIT);
+		int			marked[MAXT];
+		int			nm = pgov_seat_wakeable(&board, cap, true, now, marked, MAXT);
+
+		for (int k = 0; k < nm; k++)
+			ms[marked[k]].woken_at = now;
 	}
 	else if (op < 85)
 	{
@@ -665,7 +750,7 @@ step(void)
 			ms[k] = (MSlot)
 			{
 				exempt ? PGOV_SLOT_EXEMPT : PGOV_SLOT_GOVERNED, m, exempt, 0,
-					stray[k], ms[k].last_pid, now, 0
+					stray[k], ms[k].last_pid, now, 0, 0
 			};
 			stray[k] = 0;
 		}
@@ -699,8 +784,10 @@ main(void)
 	/* the run covered what it claims to */
 	CHECK(next_pid - 100 > 10000);
 	CHECK(strays_found > 1000);
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d\n",
+	CHECK(passed_over > 100);
+	CHECK(late_refusals > 100);
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
-		   strays_found);
+		   strays_found, passed_over, late_refusals);
 	return check_summary();
 }
