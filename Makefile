@@ -15,7 +15,8 @@ OBJS = \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor
-DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql
+DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql \
+	pool_governor--1.2--1.3.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing

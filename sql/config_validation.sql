@@ -29,8 +29,10 @@ DELETE FROM pool_governor.tenants WHERE name = 'greedy';
 INSERT INTO pool_governor.tenants (name) VALUES ('');
 INSERT INTO pool_governor.tenants (name) VALUES (repeat('x', 64));
 
--- Rules: unknown tenant, malformed glob, bad role and database names.
+-- Rules: unknown or missing tenant, malformed glob, bad role and database
+-- names.
 INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('nobody', 'x');
+INSERT INTO pool_governor.rules (tenant, role_name) VALUES (NULL, 'x');
 INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', 'shop\');
 INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', repeat('a', 64));
 INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('shop', '+');
@@ -99,6 +101,9 @@ SELECT status, status_reason FROM pool_governor.health;
 UPDATE pool_governor.tenants SET wait_timeout = '178000000 years' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET wait_timeout = '61 s' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET wait_timeout = '1 min' WHERE name = 'shop';
+-- a wait shorter than the governor counts would silently mean none
+UPDATE pool_governor.tenants SET wait_timeout = '0.5 ms' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET wait_timeout = '1 ms' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET wait_timeout = '0' WHERE name = 'shop';
 INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', 'café*');
 

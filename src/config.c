@@ -212,6 +212,14 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 			snprintf(out->hint, sizeof(out->hint),
 					 "Lower wait_timeout, or raise authentication_timeout.");
 			break;
+		case PGOV_WAIT_TOO_SHORT:
+			snprintf(out->msg, sizeof(out->msg),
+					 "wait_timeout of tenant \"%s\" is shorter than 1 ms", p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "Waits are counted in milliseconds: a shorter wait_timeout would mean that no login waits.");
+			snprintf(out->hint, sizeof(out->hint),
+					 "Set wait_timeout to 0 for no wait, or to 1 ms or more.");
+			break;
 		case PGOV_MISSING_VALUE:
 			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
 			if (p->tenant[0])
@@ -318,6 +326,14 @@ interval_ms(const Interval *iv)
 	return (int64) ms;
 }
 
+/* Is an interval longer than zero (months count 30 days)? */
+static bool
+interval_positive(const Interval *iv)
+{
+	return ((double) iv->month * DAYS_PER_MONTH + iv->day) *
+		(double) USECS_PER_DAY + (double) iv->time > 0;
+}
+
 static const char *tenants_query =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout "
 "FROM pool_governor.tenants";
@@ -377,6 +393,8 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		if (isnull)
 			return set_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
 		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
+		if (t->wait_timeout_ms == 0 && interval_positive(DatumGetIntervalP(d)))
+			return set_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 

@@ -135,7 +135,8 @@ typedef enum PgovProblemCode
 	PGOV_WAIT_TOO_LONG,
 	PGOV_NON_ASCII_GLOB,
 	PGOV_MISSING_VALUE,
-	PGOV_BAD_COLUMN
+	PGOV_BAD_COLUMN,
+	PGOV_WAIT_TOO_SHORT
 } PgovProblemCode;
 
 typedef struct PgovProblem

@@ -108,6 +108,44 @@ dequeue(PgovBoard *b, PgovTenant *t, int slotno)
 		waiting_tenants_leave(b, t);
 }
 
+typedef enum RecentKind
+{
+	RECENT_ADMITTED,
+	RECENT_REFUSED,
+	RECENT_WAITED
+} RecentKind;
+
+/* Counts one login's outcome in its tenant's current step.  O(1). */
+static void
+recent_note(PgovBoard *b, PgovTenant *t, int64_t now, RecentKind kind)
+{
+	int64_t		width = b->totals->recent_width_us;
+	int64_t		stamp;
+	PgovRecentBucket *k;
+
+	if (width <= 0 || now < 0)
+		return;
+	stamp = now / width;
+	k = &t->recent[stamp % PGOV_RECENT_BUCKETS];
+	if (k->stamp != stamp)
+	{
+		memset(k, 0, sizeof(*k));
+		k->stamp = stamp;
+	}
+	switch (kind)
+	{
+		case RECENT_ADMITTED:
+			k->admitted++;
+			break;
+		case RECENT_REFUSED:
+			k->refused++;
+			break;
+		case RECENT_WAITED:
+			k->waits++;
+			break;
+	}
+}
+
 static int
 ms_since(int64_t from, int64_t to)
 {
@@ -288,7 +326,7 @@ pgov_seat_claim(PgovBoard *b, int slotno, int pid, const PgovWho *who,
 	if (s->pid != 0)
 	{
 		stale = s->pid != pid ? s->pid : 0;
-		pgov_seat_release(b, slotno, s->pid, NULL);
+		pgov_seat_release(b, slotno, s->pid, now, NULL);
 	}
 	s->pid = pid;
 	s->state = PGOV_SLOT_CLAIMED;
@@ -398,6 +436,9 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		s->admitted_at = ask->now;
 		tenant_count(b, t, 1, ask->now);
 		t->admitted++;
+		recent_note(b, t, ask->now, RECENT_ADMITTED);
+		if (queued)
+			recent_note(b, t, ask->now, RECENT_WAITED);
 		if (v->decision != PGOV_ADMIT)
 		{
 			t->would_reject++;
@@ -418,6 +459,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		}
 		dequeue(b, t, slotno);
 		t->wait_timeouts++;
+		recent_note(b, t, ask->now, RECENT_WAITED);
 		v->timed_out = true;
 		v->waiting = t->waiting;
 	}
@@ -453,6 +495,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 
 	t->rejected++;
 	b->totals->rejected_total++;
+	recent_note(b, t, ask->now, RECENT_REFUSED);
 	v->outcome = PGOV_SEAT_REFUSED;
 	v->waited_ms = ms_since(s->entered_at, ask->now);
 	s->last_pid = s->pid;
@@ -468,7 +511,8 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
  * remembered there, so the worker never adopts a session that has left.
  */
 bool
-pgov_seat_release(PgovBoard *b, int slotno, int pid, PgovReleased *out)
+pgov_seat_release(PgovBoard *b, int slotno, int pid, int64_t now,
+				  PgovReleased *out)
 {
 	PgovSlot   *s = &b->slots[slotno];
 	PgovTenant *t = s->tenant >= 0 ? &b->tenants[s->tenant] : NULL;
@@ -495,6 +539,7 @@ pgov_seat_release(PgovBoard *b, int slotno, int pid, PgovReleased *out)
 			break;
 		case PGOV_SLOT_WAITING:
 			dequeue(b, t, slotno);
+			recent_note(b, t, now, RECENT_WAITED);
 			break;
 		case PGOV_SLOT_EXEMPT:
 			b->totals->exempt_connected--;
@@ -819,4 +864,56 @@ pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now)
 	}
 	if (tenant < 0)
 		b->totals->rejected_total = 0;
+}
+
+/*
+ * Sets the width of a recent[] step from the health window (window_us over
+ * PGOV_RECENT_BUCKETS - 1, rounded up).  A new width starts every tenant's
+ * recent counts afresh: steps of another width cannot be summed.
+ */
+void
+pgov_board_window(PgovBoard *b, int64_t window_us)
+{
+	int64_t		width = (window_us + PGOV_RECENT_BUCKETS - 2) /
+		(PGOV_RECENT_BUCKETS - 1);
+	int			i;
+
+	if (width < 1)
+		width = 1;
+	if (b->totals->recent_width_us == width)
+		return;
+	b->totals->recent_width_us = width;
+	for (i = 0; i < b->max_tenants; i++)
+		memset(b->tenants[i].recent, 0, sizeof(b->tenants[i].recent));
+}
+
+/*
+ * A tenant's logins over the health window: the current step and the
+ * PGOV_RECENT_BUCKETS - 1 before it, so between the window and one step
+ * more.  O(PGOV_RECENT_BUCKETS).
+ */
+void
+pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,
+				   PgovRecent *out)
+{
+	const PgovTenant *t = &b->tenants[tenant];
+	int64_t		width = b->totals->recent_width_us;
+	int64_t		current;
+	int			i;
+
+	memset(out, 0, sizeof(*out));
+	if (width <= 0 || now < 0)
+		return;
+	current = now / width;
+	for (i = 0; i < PGOV_RECENT_BUCKETS; i++)
+	{
+		const PgovRecentBucket *k = &t->recent[i];
+
+		if (k->stamp > current - PGOV_RECENT_BUCKETS && k->stamp <= current)
+		{
+			out->admitted += k->admitted;
+			out->refused += k->refused;
+			out->waits += k->waits;
+		}
+	}
 }

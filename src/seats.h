@@ -91,7 +91,32 @@ typedef struct PgovSlot
 	PgovWho		who;
 } PgovSlot;
 
-/* One per tenant, configured or removed-but-draining. */
+/*
+ * What a tenant's logins did recently, for health: per-tenant counters in
+ * PGOV_RECENT_BUCKETS time steps of width totals.recent_width_us (the
+ * health window over PGOV_RECENT_BUCKETS - 1), exact for every tenant and
+ * touched by no other tenant's traffic.  stamp is now / width of the step
+ * a bucket counts; a bucket of an older step is zeroed when reused.
+ */
+#define PGOV_RECENT_BUCKETS 16
+
+typedef struct PgovRecentBucket
+{
+	int64_t		stamp;
+	int32_t		admitted;
+	int32_t		refused;		/* refusals and wait timeouts */
+	int32_t		waits;			/* logins that waited and left the queue:
+								 * admitted, timed out or gone */
+} PgovRecentBucket;
+
+typedef struct PgovRecent
+{
+	int64_t		admitted;
+	int64_t		refused;
+	int64_t		waits;
+} PgovRecent;
+
+/* One per tenant of the configuration in force. */
 typedef struct PgovTenant
 {
 	bool		in_use;
@@ -119,6 +144,7 @@ typedef struct PgovTenant
 	double		wait_ms_total;	/* over the logins admitted after a wait */
 	double		wait_ms_max;
 	int64_t		stats_reset;
+	PgovRecentBucket recent[PGOV_RECENT_BUCKETS];
 } PgovTenant;
 
 /* Server-wide totals, kept equal to what the slots and tenants say. */
@@ -132,6 +158,7 @@ typedef struct PgovSeatTotals
 	int			exempt_connected;
 	int			exempt_ordinary;	/* of which in max_connections slots */
 	int64_t		rejected_total;
+	int64_t		recent_width_us;	/* of a step of the tenants' recent[] */
 	int			wq_head;		/* first tenant with waiters, -1 = none */
 	int			wq_tail;
 } PgovSeatTotals;
@@ -220,7 +247,7 @@ extern void pgov_seat_exempt(PgovBoard *b, int slotno, bool ordinary,
 extern void pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask,
 							 PgovVerdict *v);
 extern bool pgov_seat_release(PgovBoard *b, int slotno, int pid,
-							  PgovReleased *out);
+							  int64_t now, PgovReleased *out);
 extern bool pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant,
 								 int64_t rule_id, uint64_t generation,
 								 int64_t now);
@@ -252,5 +279,8 @@ extern bool pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs,
 							   const PgovPlan *plan, uint64_t generation,
 							   int64_t now, int *map);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
+extern void pgov_board_window(PgovBoard *b, int64_t window_us);
+extern void pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,
+							   PgovRecent *out);
 
 #endif							/* PGOV_SEATS_H */

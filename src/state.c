@@ -201,6 +201,7 @@ pgov_shmem_startup(void)
 		for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 			pg_atomic_init_u64(&pgov->hook_hist[i], 0);
 		pgov_board_init(&pgov_board);
+		pgov_board_window(&pgov_board, (int64) pgov_health_window_s * USECS_PER_SEC);
 		for (i = 0; i < pgov_history_tenants; i++)
 			pgov_history_rings[i].tenant = -1;
 
@@ -459,6 +460,8 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	ask.ctx = NULL;
 
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
+	/* O(1) unless pool_governor.health_window was changed */
+	pgov_board_window(&pgov_board, (int64) pgov_health_window_s * USECS_PER_SEC);
 	if (entered != 0)
 		stale = pgov_seat_claim(&pgov_board, slotno, MyProcPid, who, entered);
 	current = (pgov->generation == place->generation);
@@ -508,7 +511,8 @@ pgov_login_release(int slotno, int pid)
 
 	w.n = 0;
 	LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-	released = pgov_seat_release(&pgov_board, slotno, pid, &out);
+	released = pgov_seat_release(&pgov_board, slotno, pid,
+								 GetCurrentTimestamp(), &out);
 	if (released)
 		collect_wakeable(&w, true);
 	LWLockRelease(pgov->lock);
@@ -905,7 +909,8 @@ pgov_reconcile(void)
 			continue;
 
 		LWLockAcquire(pgov->lock, LW_EXCLUSIVE);
-		released = pgov_seat_release(&pgov_board, i, pid, &out);
+		released = pgov_seat_release(&pgov_board, i, pid,
+									 GetCurrentTimestamp(), &out);
 		LWLockRelease(pgov->lock);
 
 		if (released)

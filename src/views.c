@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(pgov_capacity_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
 PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
+PG_FUNCTION_INFO_V1(pgov_recent_1_3);
 
 static void
 require_loaded(void)
@@ -129,6 +130,57 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	pfree(copy);
+	return (Datum) 0;
+}
+
+/*
+ * Per tenant, its logins over the health window: admitted, refused (wait
+ * timeouts included) and waits that ended, from the tenant's own counters
+ * (seats.h, PgovRecent): what health is computed from.
+ */
+#define PGOV_RECENT_COLS_V1_3 4
+
+Datum
+pgov_recent_1_3(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovRecent *sums;
+	char	  (*names)[NAMEDATALEN];
+	TimestampTz now = GetCurrentTimestamp();
+	int			n = 0;
+	int			ntenants;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	sums = palloc(sizeof(PgovRecent) * pgov_max_tenants);
+	names = palloc(NAMEDATALEN * (Size) pgov_max_tenants);
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	ntenants = pgov->totals.ntenants;
+	for (i = 0; i < ntenants; i++)
+	{
+		if (!pgov_board.tenants[i].in_use)
+			continue;
+		memcpy(names[n], pgov_board.tenants[i].name, NAMEDATALEN);
+		pgov_tenant_recent(&pgov_board, i, now, &sums[n]);
+		n++;
+	}
+	LWLockRelease(pgov->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		v[PGOV_RECENT_COLS_V1_3];
+		bool		nulls[PGOV_RECENT_COLS_V1_3] = {0};
+
+		v[0] = CStringGetTextDatum(names[i]);
+		v[1] = Int64GetDatum(sums[i].admitted);
+		v[2] = Int64GetDatum(sums[i].refused);
+		v[3] = Int64GetDatum(sums[i].waits);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(sums);
+	pfree(names);
 	return (Datum) 0;
 }
 

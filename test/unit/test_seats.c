@@ -655,9 +655,9 @@ step(void)
 						 PGOV_SLOT_EXEMPT)) < 0)
 			return;
 		pid = ms[i].pid;
-		if (!pgov_seat_release(&board, i, pid, &out) || out.state != ms[i].state)
+		if (!pgov_seat_release(&board, i, pid, now, &out) || out.state != ms[i].state)
 			mismatches++;
-		if (pgov_seat_release(&board, i, pid, NULL))
+		if (pgov_seat_release(&board, i, pid, now, NULL))
 			mismatches++;
 		ms[i].state = PGOV_SLOT_FREE;
 		ms[i].last_pid = pid;
@@ -686,7 +686,7 @@ step(void)
 			int			gone = next_pid++;
 			PgovWho		w = who_of(gone);
 
-			if (pgov_seat_release(&board, i, gone, NULL))
+			if (pgov_seat_release(&board, i, gone, now, NULL))
 				mismatches++;
 			ms[i].last_pid = gone;
 			if (pgov_seat_adopt(&board, i, gone, &w, false, false,
@@ -763,6 +763,101 @@ step(void)
 	}
 }
 
+/* One login of tenant entry e at time t in slot 1 (given back if
+ * admitted and leave). */
+static PgovSeatOutcome
+login_at(int e, int64_t t, bool leave)
+{
+	int			slot = leave ? 1 : 0;
+	PgovAsk		ask;
+	PgovVerdict v;
+	PgovWho		w = who_of(next_pid);
+
+	memset(&ask, 0, sizeof(ask));
+	ask.tenant = e;
+	ask.generation = 1;
+	ask.now = t;
+	ask.capacity = 100;
+	ask.slot_limit = 100;
+	ask.deadline_cap = t + 10000000;
+	ask.keep_free = 0;
+	ask.have_free_slots = free_slots;
+	pgov_seat_claim(&board, slot, next_pid, &w, t);
+	pgov_seat_decide(&board, slot, &ask, &v);
+	if (leave && v.outcome == PGOV_SEAT_ADMITTED)
+		pgov_seat_release(&board, slot, next_pid, t, NULL);
+	next_pid++;
+	return v.outcome;
+}
+
+/*
+ * Health's counters: per tenant, exact, over the health window (one step
+ * more at most), and no other tenant's refusals touch them.
+ */
+static void
+test_recent(void)
+{
+	PgovTenantDef defs[2];
+	int			map[2];
+	int64_t		t0 = INT64_C(800000000000000);	/* some day in 2025 */
+	int64_t		window = INT64_C(60000000);
+	PgovRecent	r;
+	int			refused = 0;
+	int			a,
+				b;
+
+	memset(defs, 0, sizeof(defs));
+	strcpy(defs[0].name, "noisy");
+	defs[0].max_connections = 0;
+	strcpy(defs[1].name, "victim");
+	defs[1].max_connections = 1;
+	memset(ms, 0, sizeof(ms));
+	pgov_board_init(&board);
+	pgov_board_window(&board, window);
+	CHECK(pgov_board_publish(&board, defs, 2, "default", NULL, 1, t0, map));
+	a = map[0];
+	b = map[1];
+
+	/* victim: one admitted (held in slot 0), five refused (slot 2) */
+	CHECK(login_at(b, t0, false) == PGOV_SEAT_ADMITTED);
+	for (int i = 0; i < 5; i++)
+	{
+		PgovAsk		ask;
+		PgovVerdict v;
+		PgovWho		w = who_of(next_pid);
+
+		memset(&ask, 0, sizeof(ask));
+		ask.tenant = b;
+		ask.now = t0 + 1000;
+		ask.capacity = ask.slot_limit = 100;
+		ask.deadline_cap = t0 + 10000000;
+		ask.have_free_slots = free_slots;
+		pgov_seat_claim(&board, 2, next_pid++, &w, t0 + 1000);
+		pgov_seat_decide(&board, 2, &ask, &v);
+		refused += v.outcome == PGOV_SEAT_REFUSED;
+	}
+	CHECK(refused == 5);
+	refused = 0;
+	/* the noisy neighbour: 1,100 refusals */
+	for (int i = 0; i < 1100; i++)
+		refused += login_at(a, t0 + 2000 + i, true) == PGOV_SEAT_REFUSED;
+	CHECK(refused == 1100);
+
+	pgov_tenant_recent(&board, b, t0 + 5000000, &r);
+	CHECK(r.admitted == 1 && r.refused == 5 && r.waits == 0);
+	pgov_tenant_recent(&board, a, t0 + 5000000, &r);
+	CHECK(r.admitted == 0 && r.refused == 1100);
+	/* still in the window a minute later, gone one step after that */
+	pgov_tenant_recent(&board, b, t0 + window, &r);
+	CHECK(r.admitted == 1 && r.refused == 5);
+	pgov_tenant_recent(&board, b, t0 + window + window / 15 + 1000001, &r);
+	CHECK(r.admitted == 0 && r.refused == 0);
+	/* a new window width starts afresh */
+	pgov_board_window(&board, window * 2);
+	pgov_tenant_recent(&board, a, t0 + 5000000, &r);
+	CHECK(r.refused == 0);
+}
+
 int
 main(void)
 {
@@ -786,6 +881,7 @@ main(void)
 	CHECK(strays_found > 1000);
 	CHECK(passed_over > 100);
 	CHECK(late_refusals > 100);
+	test_recent();
 	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
 		   strays_found, passed_over, late_refusals);
