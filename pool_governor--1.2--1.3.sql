@@ -13,8 +13,8 @@ CREATE FUNCTION pool_governor.raw_recent(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgov_recent_1_3'
 LANGUAGE C VOLATILE STRICT;
+-- raw functions are the views' plumbing: pg_monitor's, not PUBLIC's
 REVOKE ALL ON FUNCTION pool_governor.raw_recent() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pool_governor.raw_recent() TO pg_monitor;
 
 -- The columns keep their names (tenant_status and health are built on
 -- them); they cover pool_governor.health_window, whatever its length.
@@ -41,3 +41,21 @@ BEGIN
 	RETURN NEW;
 END
 $$;
+
+-- Is the worker alive and doing its work?  ticks counts its periodic passes
+-- (reconcile, sessions, history: every sample_interval), loads its reads of
+-- the tables (after each commit, reload(), and every 5 s).  Both start
+-- again from 0 when the server restarts.
+CREATE FUNCTION pool_governor.raw_worker(OUT pid int, OUT ticks bigint, OUT loads bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgov_worker_1_3'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE VIEW pool_governor.worker AS
+SELECT pid, ticks, loads FROM pool_governor.raw_worker();
+
+REVOKE ALL ON FUNCTION pool_governor.raw_worker() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pool_governor.raw_worker() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pool_governor.raw_recent() TO pg_monitor;
+-- pg_monitor reads the worker's progress, as it reads health
+GRANT SELECT ON pool_governor.worker TO pg_monitor;

@@ -196,6 +196,8 @@ pgov_shmem_startup(void)
 		pg_atomic_init_u64(&pgov->wakeups, 0);
 		pg_atomic_init_u64(&pgov->wakeups_admitted, 0);
 		pg_atomic_init_u64(&pgov->wakeups_requeued, 0);
+		pg_atomic_init_u64(&pgov->worker_ticks, 0);
+		pg_atomic_init_u64(&pgov->worker_loads, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_total, 0);
 		pg_atomic_init_u64(&pgov->hook_ns_max, 0);
 		for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
@@ -1218,4 +1220,18 @@ pgov_timing_reset(void)
 	pg_atomic_write_u64(&pgov->hook_ns_max, 0);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 		pg_atomic_write_u64(&pgov->hook_hist[i], 0);
+}
+
+/*
+ * The worker ended a tick (reconcile, sync, sample) or a read of the
+ * tables: pool_governor.worker shows the counts, so that a DBA sees the
+ * worker is alive and a test can wait for it to have looked.
+ */
+void
+pgov_worker_progress(bool tick, bool load)
+{
+	if (tick)
+		pg_atomic_fetch_add_u64(&pgov->worker_ticks, 1);
+	if (load)
+		pg_atomic_fetch_add_u64(&pgov->worker_loads, 1);
 }

@@ -141,6 +141,8 @@ typedef struct PgovShared
 	pg_atomic_uint64 wakeups;	/* waiters woken for a seat or new rules */
 	pg_atomic_uint64 wakeups_admitted;	/* woken, then admitted */
 	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
+	pg_atomic_uint64 worker_ticks;	/* ticks the worker has ended */
+	pg_atomic_uint64 worker_loads;	/* reads of the tables it has ended */
 
 	/* event_lock */
 	uint64		events_written;
@@ -230,5 +232,6 @@ extern const char *pgov_event_kind_name(PgovEventKind kind);
 extern const char *pgov_slot_state_name(PgovSlotState state);
 extern void pgov_timing_record(uint64 ns);
 extern void pgov_timing_reset(void);
+extern void pgov_worker_progress(bool tick, bool load);
 
 #endif							/* PGOV_STATE_H */

@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(pgov_admission_timing_1_0);
 PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
 PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
 PG_FUNCTION_INFO_V1(pgov_recent_1_3);
+PG_FUNCTION_INFO_V1(pgov_worker_1_3);
 
 static void
 require_loaded(void)
@@ -182,6 +183,30 @@ pgov_recent_1_3(PG_FUNCTION_ARGS)
 	pfree(sums);
 	pfree(names);
 	return (Datum) 0;
+}
+
+/* The worker's progress: (pid, ticks, loads). */
+#define PGOV_WORKER_COLS_V1_3 3
+
+Datum
+pgov_worker_1_3(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		v[PGOV_WORKER_COLS_V1_3];
+	bool		nulls[PGOV_WORKER_COLS_V1_3] = {0};
+	int			pid;
+
+	require_loaded();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	LWLockAcquire(pgov->lock, LW_SHARED);
+	pid = pgov->worker_pid;
+	LWLockRelease(pgov->lock);
+	nulls[0] = (pid == 0);
+	v[0] = Int32GetDatum(pid);
+	v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->worker_ticks));
+	v[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->worker_loads));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }
 
 /* One row per governed, waiting or exempt backend. */

@@ -506,6 +506,7 @@ pgov_worker_main(Datum arg)
 		if (asked || now >= next_recheck)
 		{
 			load();
+			pgov_worker_progress(false, true);
 			next_recheck = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   PGOV_CONFIG_RECHECK_MS);
 		}
@@ -518,6 +519,7 @@ pgov_worker_main(Datum arg)
 			/* a seat may have come from a raised capacity: nobody woke */
 			pgov_wake_waiters();
 			sample(now);
+			pgov_worker_progress(true, false);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}
 		MemoryContextSwitchTo(old);

@@ -52,20 +52,31 @@ $shop = burst($node, 'shop', 10);
 is($shop->{result}{admitted}, 10, 'shop holds 10 before the crash');
 my $victim = $node->safe_psql('postgres',
 	"SELECT pid FROM pool_governor.sessions WHERE tenant = 'shop' LIMIT 1");
+my $old_worker = $node->safe_psql('postgres', 'SELECT pid FROM pool_governor.worker');
+my $gen = generation($node);
+my $offset = -s $node->logfile;
 kill 'KILL', $victim;
 $shop->{h}->kill_kill;
+ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset),
+	'the killed backend makes the server reinitialize');
+# the counters live in the new shared memory: loads >= 1 is a load made
+# after the crash, by a new worker
 ok($node->poll_query_until('postgres',
-		"SELECT config_generation > 0 AND worker_pid IS NOT NULL FROM pool_governor.health"),
-	'after crash recovery the worker loads the configuration again');
+		"SELECT pid <> $old_worker AND loads >= 1 FROM pool_governor.worker"),
+	'after crash recovery a new worker loads the configuration again');
+is(generation($node), $gen, 'and finds the generation in force before the crash');
 is(tenant_row($node, 'shop')->{connected}, 0, 'and no seat survives the crash');
 $shop = burst($node, 'shop', 45);
 is($shop->{result}{admitted}, 41, 'the quota is exact after the crash');
 $shop->finish;
 
-# A restart keeps the configuration (it lives in the tables).
+# A restart keeps the configuration (it lives in the tables): the worker's
+# first load after it finds the same generation the snapshot brought back.
+$gen = generation($node);
 $node->restart;
-ok($node->poll_query_until('postgres', 'SELECT config_generation > 0 FROM pool_governor.health'),
-	'after a restart the configuration is loaded');
+ok($node->poll_query_until('postgres', 'SELECT loads >= 1 FROM pool_governor.worker'),
+	'after a restart the worker loads the configuration');
+is(generation($node), $gen, 'the one in force before the restart');
 $shop = burst($node, 'shop', 45);
 is($shop->{result}{admitted}, 41, 'and enforced');
 $shop->finish;

@@ -91,13 +91,15 @@ is($r->{refused}, 1, 'and the other is refused');
 $batch->finish;
 ok(wait_connected($node, 'batch', 0), 'batch drains');
 
-# 5. A refusal caused by first come, first served says so.  The waiter is
-# stopped (SIGSTOP) so that a freed seat stays free with a waiter ahead.
+# 5. A refusal caused by first come, first served says so.  Two logins
+# wait; the first is stopped (SIGSTOP) and so is the worker, so that a freed
+# seat stays free with the second waiter (never woken: a stopped waiter's
+# turn is passed on by the worker) still ahead of a new login.
 $node->append_conf('postgresql.conf', "pool_governor.capacity = 4\n");
 $node->reload;
 write_config($node, q{
 INSERT INTO pool_governor.tenants (name, max_connections, max_waiting, wait_timeout)
-VALUES ('q', 40, 1, '30 s');
+VALUES ('q', 40, 2, '30 s');
 INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('q', 'q');
 });
 is($node->safe_psql('postgres', 'SELECT capacity FROM pool_governor.health'), '4',
@@ -108,29 +110,36 @@ for my $cap ('40', 'NULL')
 	  if $cap eq 'NULL';
 	my $held = burst($node, 'q', 4);
 	is($held->{result}{admitted}, 4, "q (cap $cap) takes all 4 seats");
-	my $waiter = burst($node, 'q', 1, nowait => 1);
-	$node->poll_query_until('postgres',
-		"SELECT waiting = 1 FROM pool_governor.tenant_status WHERE tenant = 'q'")
-	  or die 'no waiter';
-	my $pid = $node->safe_psql('postgres',
-		"SELECT pid FROM pool_governor.sessions WHERE state = 'waiting'");
-	kill 'STOP', $pid;
+	my @waiters;
+	for my $k (1 .. 2)
+	{
+		push @waiters, burst($node, 'q', 1, nowait => 1);
+		$node->poll_query_until('postgres',
+			"SELECT waiting = $k FROM pool_governor.tenant_status WHERE tenant = 'q'")
+		  or die "no waiter $k";
+	}
+	my $first = $node->safe_psql('postgres',
+		"SELECT pid FROM pool_governor.raw_backends() WHERE slot_state = 'waiting' ORDER BY entered_at LIMIT 1");
+	my $worker = $node->safe_psql('postgres', 'SELECT pid FROM pool_governor.worker');
+	kill 'STOP', $first;
+	kill 'STOP', $worker;
 	$held->cmd('close 1');
-	ok(wait_connected($node, 'q', 3), 'a seat is freed while the waiter cannot take it');
+	ok(wait_connected($node, 'q', 3), 'a seat is freed while the first waiter cannot take it');
 	my $late = burst($node, 'q', 1);
 	is($late->{result}{refused}, 1, 'a new login is refused');
 	my $msg = $late->{result}{failures}[0];
 	like($msg, qr/earlier logins are waiting for a connection seat in tenant "q"/,
 		"the message says logins are waiting ahead (cap $cap)");
 	my $captext = $cap eq 'NULL' ? 'no cap' : "cap $cap";
-	like($msg, qr/Tenant "q" holds 3 connections \($captext, 0 reserved\) and 1 earlier logins wait for the next free seat/,
+	like($msg, qr/Tenant "q" holds 3 connections \($captext, 0 reserved\) and 2 earlier logins wait for the next free seat/,
 		'with the numbers of the decision');
 	unlike($msg, qr/-1|too many connections/, 'not "too many connections", no cap of -1');
 	$late->finish;
-	kill 'CONT', $pid;
-	is($waiter->result->{admitted}, 1, 'the waiter then takes the seat');
-	$waiter->finish;
+	kill 'CONT', $worker;
+	kill 'CONT', $first;
 	$held->finish;
+	is($_->result->{admitted}, 1, 'each waiter then takes a seat') for @waiters;
+	$_->finish for @waiters;
 	ok(wait_connected($node, 'q', 0), 'q drains');
 }
 $node->stop;

@@ -64,7 +64,9 @@ INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('remote', '+pg_monit
 SELECT pool_governor.reload();
 });
 wait_generation_after($node, $gen);
-sleep 6;
+# periodic re-reads and ticks (sessions are reclassified by SQL-free code,
+# the tables read by SQL): at least one of each after the publication
+wait_worker($node, loads => 2, ticks => 2);
 $node->safe_psql('postgres', 'SELECT pool_governor.reload()');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM public.pwned'), '0',
 	'none of the planted functions or operators ever ran');
@@ -111,7 +113,8 @@ $b->finish;
 $tx->query('ROLLBACK');
 $tx->quit;
 $gen = generation($node);
-sleep 6;
+# two periodic re-reads (no reload()): at least one began after the rollback
+wait_worker($node, loads => 2);
 is(generation($node), $gen, 'nothing is published after the rollback and a periodic re-read');
 is(tenant_row($node, 'shop')->{max_connections}, '3', 'shop keeps its committed cap');
 

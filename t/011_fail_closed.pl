@@ -42,9 +42,15 @@ is($b->{result}{admitted}, 2, 'right after the restart, shop is held to its cap 
 is($b->{result}{refused}, 1, 'and the third login is refused');
 $b->finish;
 is(generation($node), $gen, 'by the generation in force before the stop');
+my $warned = -s $node->logfile;
 ok($node->wait_for_log(qr/WARNING:  pool_governor cannot load its configuration: database "gone" does not exist/),
 	'the missing configuration database is reported');
-sleep 8;
+# the worker has checked again since: two exits after the pause it takes
+# before each check
+ok($node->wait_for_log(
+		qr/worker "pool_governor worker".*exited with exit code 1(?s:.*)worker "pool_governor worker".*exited with exit code 1/,
+		$warned),
+	'the worker checks again after its pauses');
 is(count_in_log($node, qr/cannot load its configuration: database "gone"/), 1,
 	'once, though the worker has checked again since');
 is(count_in_log($node, qr/FATAL:  database "gone" does not exist/), 0,
@@ -69,7 +75,7 @@ is($node->safe_psql('postgres',
 like($node->safe_psql('postgres', "SELECT status || ': ' || status_reason FROM pool_governor.health"),
 	qr/^critical: the tenants reserve 30 seats but the governed capacity is 17: caps are enforced/,
 	'health is critical and says why');
-sleep 6;
+wait_worker($node, loads => 2);
 is(count_in_log($node, qr/LOG:  pool_governor: the tenants reserve 30 seats/), 1,
 	'the log says so once, not at every re-read');
 $node->stop;
@@ -89,7 +95,7 @@ sub damaged
 	my $offset = -s $node->logfile;
 	$node->safe_psql('postgres', $sql);
 	ok($node->wait_for_log($warning, $offset), "$what: refused with a WARNING");
-	sleep 11;
+	wait_worker($node, loads => 2);
 	my $log = substr(slurp_file($node->logfile), $offset);
 	my @w = $log =~ /$warning/g;
 	is(scalar @w, 1, "$what: said once over two re-reads");
@@ -160,9 +166,9 @@ sub rss_anon_kb
 	my $status = slurp_file("/proc/$pid/status");
 	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : die "no RssAnon for $pid";
 }
-sleep 3;
+wait_worker($lean, ticks => 30);
 my $before = rss_anon_kb();
-sleep 15;
+wait_worker($lean, ticks => 150);
 my $grew = rss_anon_kb() - $before;
 cmp_ok($grew, '<', 1024, "the worker's private memory grew by $grew kB over 150 samples");
 $lean->stop;

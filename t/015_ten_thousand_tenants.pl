@@ -37,10 +37,12 @@ is($node->safe_psql('postgres', 'SELECT tenants FROM pool_governor.health'), '10
 	'9,999 customers and the default tenant are in force');
 
 # the 10,000th customer, as a DBA adds one: its own transactions, a pause
+my $gen = generation($node);
 $node->safe_psql('postgres',
 	"INSERT INTO pool_governor.tenants (name, max_connections) VALUES ('customer10000', 3)");
+wait_generation_after($node, $gen);
 sleep 1;
-my $gen = generation($node);
+$gen = generation($node);
 $node->safe_psql('postgres',
 	"INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('customer10000', 'last_customer')");
 wait_generation_after($node, $gen);

@@ -13,7 +13,8 @@ use Test::More;
 use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
-  wait_generation_after generation counts write_config superusers_gone);
+  wait_generation_after generation counts write_config superusers_gone
+  wait_worker);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -94,6 +95,23 @@ sub write_config
 	my $gen = generation($node);
 	$node->safe_psql('postgres', "BEGIN;\n$sql\nCOMMIT;");
 	wait_generation_after($node, $gen);
+}
+
+# Waits until the worker has ended ticks => N more ticks and loads => N more
+# reads of the tables than when called (pool_governor.worker): what a test
+# waits for before it asserts that something did not happen.  A read still
+# under way when called may count as the first: ask for 2 to be sure one
+# started after.
+sub wait_worker
+{
+	my ($node, %more) = @_;
+	my ($ticks, $loads) = split /\|/,
+	  $node->safe_psql('postgres', 'SELECT ticks, loads FROM pool_governor.worker');
+	$ticks += $more{ticks} // 0;
+	$loads += $more{loads} // 0;
+	$node->poll_query_until('postgres',
+		"SELECT ticks >= $ticks AND loads >= $loads FROM pool_governor.worker")
+	  or die "the worker did not reach $ticks ticks and $loads loads";
 }
 
 # One tenant_status row as a hash.
