@@ -6,12 +6,18 @@ MODULE_big = pool_governor
 OBJS = \
 	src/pool_governor.o \
 	src/admission.o \
+	src/board.o \
 	src/config.o \
+	src/configuration.o \
+	src/events.o \
+	src/history.o \
+	src/identity.o \
 	src/policy.o \
+	src/rules.o \
 	src/seats.o \
+	src/shmem.o \
 	src/snapformat.o \
 	src/snapshot.o \
-	src/state.o \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor
@@ -35,7 +41,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# PGXS does not track headers: every module shares state.h and policy.h, so
+# PGXS does not track headers: the modules share board.h, seats.h and policy.h, so
 # rebuild them all when a header changes (a stale object would disagree
 # about the shared-memory layout).
 $(OBJS): $(wildcard $(srcdir)/src/*.h)

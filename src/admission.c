@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * admission.c
- *		The authentication hook: classify a new connection into a tenant,
- *		then let state.c admit it, queue it or refuse it.
+ *		The authentication hook: who the login is (identity.c), where the
+ *		rules place it (rules.c), then let the board admit it, queue it or
+ *		refuse it (board.c).
  *
  * The hook runs inside InitPostgres, in the start-up transaction, after a
  * successful authentication and before PostgreSQL's own role, reserved-slot
@@ -23,11 +24,6 @@
  */
 #include "postgres.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-
-#include "access/htup_details.h"
-#include "catalog/pg_auth_members.h"
 #include "libpq/auth.h"
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
@@ -36,15 +32,16 @@
 #include "pgstat.h"
 #include "postmaster/postmaster.h"
 #include "replication/walsender.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "utils/acl.h"
-#include "utils/catcache.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "board.h"
 #include "compat.h"
+#include "identity.h"
 #include "pool_governor.h"
+#include "rules.h"
 
 /* How often a waiter also asks whether its client is still there (its
  * socket wakes it when the client closes: this is a second line). */
@@ -56,96 +53,12 @@ static ClientAuthentication_hook_type prev_ClientAuthentication_hook = NULL;
 static int	my_slot = -1;
 static bool exit_callback_registered = false;
 
-static int
-oid_cmp(const void *a, const void *b)
-{
-	Oid			x = *(const Oid *) a;
-	Oid			y = *(const Oid *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Every role roleid is a member of, directly or not, itself included: what
- * +group rules match against (pg_hba.conf's +group, and PostgreSQL's
- * is_member_of_role_nosuper).  Reads pg_auth_members: never call it holding
- * one of pool_governor's locks.
- */
-void
-pgov_role_groups(Oid roleid, PgovGroups *groups)
-{
-	List	   *roles = list_make1_oid(roleid);
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, roles)
-	{
-		CatCList   *members = SearchSysCacheList1(AUTHMEMMEMROLE,
-												  ObjectIdGetDatum(lfirst_oid(lc)));
-		int			m;
-
-		for (m = 0; m < members->n_members; m++)
-		{
-			Form_pg_auth_members form = (Form_pg_auth_members)
-				GETSTRUCT(&members->members[m]->tuple);
-
-			roles = list_append_unique_oid(roles, form->roleid);
-		}
-		ReleaseSysCacheList(members);
-	}
-	groups->n = list_length(roles);
-	groups->oids = palloc(sizeof(Oid) * groups->n);
-	foreach(lc, roles)
-		groups->oids[i++] = lfirst_oid(lc);
-	qsort(groups->oids, groups->n, sizeof(Oid), oid_cmp);
-	groups->computed = true;
-	list_free(roles);
-}
-
-/* A client address as a PgovCidr (none for a Unix socket). */
-void
-pgov_who_set_addr(PgovWho *who, const struct sockaddr_storage *ss)
-{
-	who->has_addr = false;
-	if (ss->ss_family == AF_INET)
-	{
-		const struct sockaddr_in *sin = (const struct sockaddr_in *) ss;
-
-		who->has_addr = true;
-		who->addr.family = 4;
-		who->addr.bits = 32;
-		memcpy(who->addr.addr, &sin->sin_addr, 4);
-	}
-	else if (ss->ss_family == AF_INET6)
-	{
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) ss;
-
-		who->has_addr = true;
-		who->addr.family = 6;
-		who->addr.bits = 128;
-		memcpy(who->addr.addr, &sin6->sin6_addr, 16);
-	}
-}
-
-static void
-who_from_port(Port *port, PgovWho *who)
-{
-	memset(who, 0, sizeof(*who));
-	who->roleid = get_role_oid(port->user_name, true);
-	strlcpy(who->role_name, port->user_name ? port->user_name : "", NAMEDATALEN);
-	strlcpy(who->database_name, port->database_name ? port->database_name : "",
-			NAMEDATALEN);
-	strlcpy(who->application_name,
-			port->application_name ? port->application_name : "", NAMEDATALEN);
-	pgov_who_set_addr(who, &port->raddr.addr);
-}
-
 /* Gives back whatever this backend holds, on any exit.  Cancels a
  * condition-variable sleep first: the exit may interrupt a wait. */
 static void
 pgov_exit_callback(int code, Datum arg)
 {
-	if (my_slot < 0 || pgov == NULL)
+	if (my_slot < 0 || !pgov_attached())
 		return;
 	ConditionVariableCancelSleep();
 	pgov_login_release(my_slot, MyProcPid);
@@ -275,12 +188,8 @@ admit(Port *port, const PgovWho *who, instr_time start, TimestampTz entered)
 
 		/* before deciding: a wake-up that comes after the decision stays */
 		ResetLatch(MyLatch);
-		if (!pgov_classify_published(who, &groups, &place))
-		{
-			/* a +group rule: memberships first, outside any lock */
-			pgov_role_groups(who->roleid, &groups);
-			continue;
-		}
+		/* memberships are read (outside any lock) only for a +group rule */
+		pgov_rules_place(who, &groups, &place);
 		/* the first decision claims the slot (entered), in the same lock */
 		if (!pgov_login_decide(my_slot, who, &place, entered, deadline_cap, &v))
 		{
@@ -321,9 +230,9 @@ pgov_client_authentication(Port *port, int status)
 		prev_ClientAuthentication_hook(port, status);
 
 	/* only successful authentications take a seat */
-	if (status != STATUS_OK || pgov == NULL || MyProc == NULL)
+	if (status != STATUS_OK || !pgov_attached() || MyProc == NULL)
 		return;
-	if (PGOV_MY_PROCNO() < 0 || PGOV_MY_PROCNO() >= pgov_board.nslots)
+	if (PGOV_MY_PROCNO() < 0 || PGOV_MY_PROCNO() >= pgov_board_nslots())
 		return;
 
 	/* before any counter moves: the seat must come back on every exit */
@@ -337,9 +246,8 @@ pgov_client_authentication(Port *port, int status)
 		return;
 
 	INSTR_TIME_SET_CURRENT(start);
-	who_from_port(port, &who);
-	exempt = am_walsender ||
-		(pgov_exempt_superusers && pgov_role_is_exempt(who.roleid));
+	pgov_who_from_port(port, &who);
+	exempt = pgov_who_is_exempt(&who, am_walsender);
 
 	if (exempt)
 	{

@@ -51,6 +51,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "board.h"
+#include "events.h"
 #include "pool_governor.h"
 
 PG_FUNCTION_INFO_V1(pgov_config_trigger);
@@ -474,41 +476,6 @@ validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 	return ok;
 }
 
-/*
- * Makes a configuration that was valid when written fit the server as it is
- * now (after a restart with a smaller max_connections, or a lowered
- * pool_governor.capacity): caps stay, and reserves that no longer fit are
- * scaled down (pgov_scale_reserves).  Returns the problem level, with why
- * filled when it is not NONE.
- */
-PgovProblemLevel
-pgov_fit_config(PgovConfig *cfg, char *why, size_t len)
-{
-	int			capacity = pgov_capacity();
-	int			sum;
-
-	cfg->capacity = capacity;
-	if (pgov_tenant_entries_for(cfg) > pgov_max_tenants || cfg->nrules > pgov_max_rules)
-	{
-		snprintf(why, len,
-				 "the configuration has %d tenants and %d rules, more than pool_governor.max_tenants (%d) or max_rules (%d) allow; no limits are enforced",
-				 cfg->ntenants, cfg->nrules, pgov_max_tenants, pgov_max_rules);
-		cfg->ntenants = 0;
-		cfg->nrules = 0;
-		return PGOV_PROBLEM_CRITICAL;
-	}
-	sum = pgov_scale_reserves(cfg->tenants, cfg->ntenants, capacity);
-	if (sum > capacity)
-	{
-		snprintf(why, len,
-				 "the tenants reserve %d seats but the governed capacity is %d: caps are enforced and every reserve is scaled by %d/%d; lower reserved_connections or raise max_connections",
-				 sum, capacity, capacity, sum);
-		return PGOV_PROBLEM_CRITICAL;
-	}
-	why[0] = '\0';
-	return PGOV_PROBLEM_NONE;
-}
-
 /* Reads the tables under one fresh snapshot.  Caller is in a transaction
  * and connected to SPI. */
 static bool
@@ -575,9 +542,7 @@ refuse_load(uint64 ticket, const char *text)
 {
 	uint64		current;
 
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	current = pgov->generation;
-	LWLockRelease(pgov->lock);
+	current = pgov_generation();
 	if (strcmp(text, last_warning) != 0)
 	{
 		ereport(WARNING,
@@ -844,7 +809,7 @@ pgov_reload(PG_FUNCTION_ARGS)
 	bool		ok;
 	char		problem[PGOV_PROBLEM_LEN];
 
-	if (pgov == NULL)
+	if (!pgov_attached())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pool_governor is not loaded"),

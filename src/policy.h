@@ -186,8 +186,7 @@ typedef struct PgovLimits
 	int			capacity;		/* governed seats */
 	int			max_tenants;	/* tenant entries in shared memory */
 	int			extra_tenants;	/* entries needed besides the table's: the
-								 * implicit default tenant, removed ones
-								 * still draining */
+								 * implicit default tenant */
 	int			max_rules;
 	int64_t		max_wait_ms;	/* a wait ends before authentication_timeout */
 } PgovLimits;

@@ -127,7 +127,7 @@ define_settings(void)
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.max_tenants",
-							gettext_noop("Most tenants the governor can hold, counting removed ones still draining."),
+							gettext_noop("Most tenants the governor can hold, counting the default tenant."),
 							gettext_noop("Each costs about 200 bytes of shared memory."),
 							&pgov_max_tenants, 1024, 1, PGOV_MAX_TENANTS_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);

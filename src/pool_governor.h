@@ -11,11 +11,9 @@
 
 #include "postgres.h"
 
-#include <sys/socket.h>
-
 #include "fmgr.h"
 
-#include "state.h"
+#include "configuration.h"
 
 typedef enum PgovMode
 {
@@ -39,14 +37,14 @@ extern int	pgov_history_tenants;
 extern int	pgov_event_log_size;
 extern const char *pgov_mode_name(int mode);
 
+/* Upper bounds of pool_governor.max_tenants and max_rules. */
+#define PGOV_MAX_TENANTS_LIMIT 100000
+#define PGOV_MAX_RULES_LIMIT 100000
+
 /* admission.c */
 extern void pgov_install_auth_hook(void);
-extern void pgov_role_groups(Oid roleid, PgovGroups *groups);
-extern void pgov_who_set_addr(PgovWho *who, const struct sockaddr_storage *ss);
 
 /* config.c */
-extern PgovProblemLevel pgov_fit_config(PgovConfig *cfg, char *why,
-										size_t len);
 extern void pgov_load_config(void);
 extern void pgov_unpublish(void);
 
@@ -57,6 +55,10 @@ extern void pgov_snapshot_remove(void);
 extern bool pgov_snapshot_read(PgovConfig *cfg, uint64 *generation,
 							   char *problem, size_t problem_len);
 extern char *pgov_snapshot_bytes(Size *len);
+
+/* shmem.c */
+extern void pgov_shmem_request(void);
+extern void pgov_shmem_startup(void);
 
 /* worker.c */
 extern void pgov_register_worker(void);

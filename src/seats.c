@@ -8,7 +8,7 @@
  *		tenant.connected = the GOVERNED slots in that tenant;
  *		tenant.waiting   = the WAITING slots queued in it = its queue length;
  *		totals           = the sums of the above (sum_held included).
- * Nothing allocates or fails: state.c calls these holding pgov->lock, and
+ * Nothing allocates or fails: board.c calls these holding the board's lock, and
  * the exit callback that gives a seat back runs during FATAL handling.
  *
  *-------------------------------------------------------------------------

@@ -6,9 +6,9 @@
  *
  * Like policy.h, nothing here includes a PostgreSQL header: the unit tests
  * drive this code against a reference model.  The arrays live in shared
- * memory; state.c is the only caller, always holding pgov->lock EXCLUSIVE
- * (SHARED for the read-only helpers), so every field below is protected by
- * that lock unless said otherwise.
+ * memory; board.c is the only caller, always holding the board's lock
+ * EXCLUSIVE (SHARED for the read-only helpers), so every field below is
+ * protected by that lock unless said otherwise.
  *
  * A slot's life:
  *
@@ -116,11 +116,13 @@ typedef struct PgovRecent
 	int64_t		waits;
 } PgovRecent;
 
-/* One per tenant of the configuration in force. */
+/* One per tenant of the configuration in force (a removed tenant's entry
+ * is freed at once: its sessions move to where the rules now place them). */
 typedef struct PgovTenant
 {
 	bool		in_use;
-	bool		configured;		/* false: removed, still draining */
+	bool		configured;		/* publication's scratch: the new
+								 * configuration has this tenant */
 	uint32_t	incarnation;	/* bumped when the entry is reused */
 	char		name[PGOV_NAME_LEN];
 	int			max_connections;	/* PGOV_NO_CAP = none */

@@ -5,11 +5,13 @@
  *		reset_stats().  The views in pool_governor--1.0.sql derive health and
  *		per-state counts from these raw rows.
  *
- * Each function copies what it needs under the lock into local memory and
- * builds its tuples after releasing it, so a slow reader never holds up a
- * login for longer than a memcpy.  Entry points are versioned (_1_0) so a
- * later install script can change the columns without breaking a library
- * loaded with an older one.
+ * Each function asks the owner of a region for a copy (board.c, events.c,
+ * history.c: the owner takes its lock for the copy alone) and builds its
+ * tuples after, so a slow reader never holds up a login or the worker for
+ * longer than a memcpy.  Nothing here touches shared memory itself.  Entry
+ * points are versioned (_1_0) so a later install script can change the
+ * columns without breaking a library loaded with an older one; each
+ * version's column count is named (PGOV_..._COLS_V1_x).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +25,9 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "board.h"
+#include "events.h"
+#include "history.h"
 #include "pool_governor.h"
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
@@ -43,7 +48,7 @@ PG_FUNCTION_INFO_V1(pgov_worker_1_3);
 static void
 require_loaded(void)
 {
-	if (pgov == NULL)
+	if (!pgov_attached())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pool_governor must be loaded via shared_preload_libraries"),
@@ -80,6 +85,8 @@ ts_or_null(TimestampTz ts, bool *isnull)
 }
 
 /* Raw per-tenant counters and limits. */
+#define PGOV_TENANTS_COLS_V1_0 18
+
 Datum
 pgov_tenants_1_0(PG_FUNCTION_ARGS)
 {
@@ -92,22 +99,18 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	n = pgov->totals.ntenants;
-	memcpy(copy, pgov_board.tenants, sizeof(PgovTenant) * n);
-	LWLockRelease(pgov->lock);
-
+	n = pgov_board_tenants(copy);
 	for (i = 0; i < n; i++)
 	{
 		PgovTenant *t = &copy[i];
-		Datum		v[18];
-		bool		nulls[18] = {0};
+		Datum		v[PGOV_TENANTS_COLS_V1_0];
+		bool		nulls[PGOV_TENANTS_COLS_V1_0] = {0};
 		int			c = 0;
 
 		if (!t->in_use)
 			continue;
 		v[c++] = CStringGetTextDatum(t->name);
-		v[c++] = BoolGetDatum(t->configured);
+		v[c++] = BoolGetDatum(true);	/* every entry is configured since 1.1 */
 		nulls[c] = (t->max_connections == PGOV_NO_CAP);
 		v[c++] = Int32GetDatum(t->max_connections);
 		v[c++] = Int32GetDatum(t->reserved_connections);
@@ -127,7 +130,7 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 		v[c++] = Float8GetDatum(t->wait_ms_max);
 		v[c] = ts_or_null(t->stats_reset, &nulls[c]);
 		c++;
-		Assert(c == 18);
+		Assert(c == PGOV_TENANTS_COLS_V1_0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	pfree(copy);
@@ -147,9 +150,7 @@ pgov_recent_1_3(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgovRecent *sums;
 	char	  (*names)[NAMEDATALEN];
-	TimestampTz now = GetCurrentTimestamp();
-	int			n = 0;
-	int			ntenants;
+	int			n;
 	int			i;
 
 	require_loaded();
@@ -157,18 +158,7 @@ pgov_recent_1_3(PG_FUNCTION_ARGS)
 
 	sums = palloc(sizeof(PgovRecent) * pgov_max_tenants);
 	names = palloc(NAMEDATALEN * (Size) pgov_max_tenants);
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	ntenants = pgov->totals.ntenants;
-	for (i = 0; i < ntenants; i++)
-	{
-		if (!pgov_board.tenants[i].in_use)
-			continue;
-		memcpy(names[n], pgov_board.tenants[i].name, NAMEDATALEN);
-		pgov_tenant_recent(&pgov_board, i, now, &sums[n]);
-		n++;
-	}
-	LWLockRelease(pgov->lock);
-
+	n = pgov_board_recent(names, sums, GetCurrentTimestamp());
 	for (i = 0; i < n; i++)
 	{
 		Datum		v[PGOV_RECENT_COLS_V1_3];
@@ -195,56 +185,44 @@ pgov_worker_1_3(PG_FUNCTION_ARGS)
 	Datum		v[PGOV_WORKER_COLS_V1_3];
 	bool		nulls[PGOV_WORKER_COLS_V1_3] = {0};
 	int			pid;
+	uint64		ticks;
+	uint64		loads;
 
 	require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	pid = pgov->worker_pid;
-	LWLockRelease(pgov->lock);
+	pgov_board_worker(&pid, &ticks, &loads);
 	nulls[0] = (pid == 0);
 	v[0] = Int32GetDatum(pid);
-	v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->worker_ticks));
-	v[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->worker_loads));
+	v[1] = Int64GetDatum((int64) ticks);
+	v[2] = Int64GetDatum((int64) loads);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }
 
 /* One row per governed, waiting or exempt backend. */
+#define PGOV_BACKENDS_COLS_V1_0 11
+
 Datum
 pgov_backends_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgovSlot   *copy;
 	char	  (*names)[NAMEDATALEN];
-	int			n = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	int			n;
 	int			i;
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
-	copy = palloc(sizeof(PgovSlot) * pgov_board.nslots);
-	names = palloc(sizeof(*names) * pgov_board.nslots);
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	for (i = 0; i < pgov_board.nslots; i++)
-	{
-		PgovSlot   *s = &pgov_board.slots[i];
-
-		if (s->pid == 0 || s->state == PGOV_SLOT_FREE)
-			continue;
-		copy[n] = *s;
-		if (s->tenant >= 0)
-			strlcpy(names[n], pgov_board.tenants[s->tenant].name, NAMEDATALEN);
-		else
-			names[n][0] = '\0';
-		n++;
-	}
-	LWLockRelease(pgov->lock);
-
+	copy = palloc(sizeof(PgovSlot) * pgov_board_nslots());
+	names = palloc(sizeof(*names) * pgov_board_nslots());
+	n = pgov_board_backends(copy, names);
 	for (i = 0; i < n; i++)
 	{
 		PgovSlot   *s = &copy[i];
-		Datum		v[11];
-		bool		nulls[11] = {0};
+		Datum		v[PGOV_BACKENDS_COLS_V1_0];
+		bool		nulls[PGOV_BACKENDS_COLS_V1_0] = {0};
 		int			c = 0;
 
 		v[c++] = Int32GetDatum(s->pid);
@@ -264,9 +242,9 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 		v[c] = TimestampTzGetDatum(s->admitted_at);
 		c++;
 		v[c++] = Int32GetDatum(s->state == PGOV_SLOT_WAITING ?
-							   (int) ((GetCurrentTimestamp() - s->entered_at) / 1000) :
+							   (int) ((now - s->entered_at) / 1000) :
 							   s->waited_ms);
-		Assert(c == 11);
+		Assert(c == PGOV_BACKENDS_COLS_V1_0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	pfree(copy);
@@ -281,68 +259,46 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
  * the governed seats in force: exempt sessions in ordinary slots take from
  * it.  unclassified is always 0 since 1.1 (every login is classified).
  */
+#define PGOV_STATE_COLS_V1_0 12
+#define PGOV_STATE_COLS_V1_1 16
+
 static Datum
 state_internal(FunctionCallInfo fcinfo, int natts)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[16];
-	bool		nulls[16] = {0};
+	Datum		v[PGOV_STATE_COLS_V1_1];
+	bool		nulls[PGOV_STATE_COLS_V1_1] = {0};
+	PgovBoardState st;
 	int			c = 0;
-	int			sum_held,
-				exempt,
-				capacity,
-				reserved_unused,
-				ntenants = 0,
-				worker_pid,
-				i;
-	int64		rejected;
-	uint64		generation;
-	TimestampTz loaded_at;
-	PgovProblemLevel level;
-	char		problem[PGOV_PROBLEM_LEN];
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != natts)
 		elog(ERROR, "incorrect number of output arguments");
 
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	sum_held = pgov->totals.sum_held;
-	exempt = pgov->totals.exempt_connected;
-	capacity = pgov_capacity_in_force(&pgov_board, pgov_capacity(), pgov_slot_limit());
-	reserved_unused = pgov_reserved_unused(&pgov_board);
-	rejected = pgov->totals.rejected_total;
-	generation = pgov->generation;
-	loaded_at = pgov->loaded_at;
-	worker_pid = pgov->worker_pid;
-	level = pgov->problem_level;
-	strlcpy(problem, pgov->problem, sizeof(problem));
-	for (i = 0; i < pgov->totals.ntenants; i++)
-		if (pgov_board.tenants[i].in_use && pgov_board.tenants[i].configured)
-			ntenants++;
-	LWLockRelease(pgov->lock);
-
+	pgov_board_state(&st);
 	v[c++] = CStringGetTextDatum(pgov_mode_name(pgov_mode));
-	v[c++] = Int32GetDatum(capacity);
+	v[c++] = Int32GetDatum(st.capacity);
 	v[c++] = Int32GetDatum(MaxConnections);
-	v[c++] = Int32GetDatum(sum_held);
-	v[c++] = Int32GetDatum(exempt);
-	v[c++] = Int32GetDatum(0);
-	v[c++] = Int64GetDatum(rejected);
-	v[c++] = Int32GetDatum(ntenants);
-	v[c++] = Int64GetDatum((int64) generation);
-	v[c] = ts_or_null(loaded_at, &nulls[c]);
+	v[c++] = Int32GetDatum(st.sum_held);
+	v[c++] = Int32GetDatum(st.exempt_connected);
+	v[c++] = Int32GetDatum(0);	/* unclassified */
+	v[c++] = Int64GetDatum(st.rejected);
+	v[c++] = Int32GetDatum(st.tenants);
+	v[c++] = Int64GetDatum((int64) st.generation);
+	v[c] = ts_or_null(st.loaded_at, &nulls[c]);
 	c++;
-	nulls[c] = (worker_pid == 0);
-	v[c++] = Int32GetDatum(worker_pid);
+	nulls[c] = (st.worker_pid == 0);
+	v[c++] = Int32GetDatum(st.worker_pid);
 	v[c++] = Int32GetDatum(pgov_event_log_size);
-	if (natts > c)
+	Assert(c == PGOV_STATE_COLS_V1_0);
+	if (natts == PGOV_STATE_COLS_V1_1)
 	{
 		v[c++] = Int32GetDatum(pgov_slot_limit());
-		v[c++] = Int32GetDatum(reserved_unused);
-		v[c++] = CStringGetTextDatum(level == PGOV_PROBLEM_CRITICAL ? "critical" :
-									 level == PGOV_PROBLEM_WARNING ? "warning" : "ok");
-		v[c] = text_or_null(level == PGOV_PROBLEM_NONE ? NULL : problem, &nulls[c]);
+		v[c++] = Int32GetDatum(st.reserved_unused);
+		v[c++] = CStringGetTextDatum(st.level == PGOV_PROBLEM_CRITICAL ? "critical" :
+									 st.level == PGOV_PROBLEM_WARNING ? "warning" : "ok");
+		v[c] = text_or_null(st.level == PGOV_PROBLEM_NONE ? NULL : st.problem, &nulls[c]);
 		c++;
 	}
 	Assert(c == natts);
@@ -353,25 +309,25 @@ state_internal(FunctionCallInfo fcinfo, int natts)
 Datum
 pgov_state_1_0(PG_FUNCTION_ARGS)
 {
-	return state_internal(fcinfo, 12);
+	return state_internal(fcinfo, PGOV_STATE_COLS_V1_0);
 }
 
 Datum
 pgov_state_1_1(PG_FUNCTION_ARGS)
 {
-	return state_internal(fcinfo, 16);
+	return state_internal(fcinfo, PGOV_STATE_COLS_V1_1);
 }
 
 /* The event ring, oldest first. */
+#define PGOV_EVENTS_COLS_V1_0 8
+
 Datum
 pgov_events_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgovEvent  *copy;
-	uint64		written;
-	uint64		first;
-	uint64		k;
-	int			n = 0;
+	int			n;
+	int			k;
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
@@ -379,18 +335,12 @@ pgov_events_1_0(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 
 	copy = palloc(sizeof(PgovEvent) * pgov_event_log_size);
-	LWLockAcquire(pgov->event_lock, LW_SHARED);
-	written = pgov->events_written;
-	first = written > (uint64) pgov_event_log_size ? written - pgov_event_log_size : 0;
-	for (k = first; k < written; k++)
-		copy[n++] = pgov_events[k % pgov_event_log_size];
-	LWLockRelease(pgov->event_lock);
-
-	for (k = 0; k < (uint64) n; k++)
+	n = pgov_events_copy(copy);
+	for (k = 0; k < n; k++)
 	{
 		PgovEvent  *e = &copy[k];
-		Datum		v[8];
-		bool		nulls[8] = {0};
+		Datum		v[PGOV_EVENTS_COLS_V1_0];
+		bool		nulls[PGOV_EVENTS_COLS_V1_0] = {0};
 		int			c = 0;
 
 		v[c++] = TimestampTzGetDatum(e->time);
@@ -409,119 +359,61 @@ pgov_events_1_0(PG_FUNCTION_ARGS)
 			nulls[c] = true;
 		c++;
 		v[c++] = CStringGetTextDatum(e->detail);
-		Assert(c == 8);
+		Assert(c == PGOV_EVENTS_COLS_V1_0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	pfree(copy);
 	return (Datum) 0;
 }
 
-/* A tenant's history ring as the view reads it. */
-typedef struct RingCopy
-{
-	int			ringno;
-	int			tenant;
-	uint64		since_tick;
-} RingCopy;
-
-static int
-ring_tenant_cmp(const void *a, const void *b)
-{
-	int			ta = ((const RingCopy *) a)->tenant;
-	int			tb = ((const RingCopy *) b)->tenant;
-
-	return (ta > tb) - (ta < tb);
-}
-
 /*
  * The history sampled after since (0: all of it), oldest tick first, one
  * row per tenant with a history ring and tick.  A ring belongs to the
- * tenant whose entry had the same incarnation when it took the ring, from
- * since_tick on; a removed tenant's history is not shown.  Rows are bounded
- * by history_size times history_tenants whatever the number of tenants,
- * and the work by the rows of the ticks after since.
+ * tenant whose entry had the same incarnation when it took the ring; a
+ * removed tenant's history (its entry gone or reused) is not shown.
  */
+#define PGOV_HISTORY_COLS_V1_0 9
+
 static Datum
 history_rows(FunctionCallInfo fcinfo, TimestampTz since)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PgovTenant *tenants;
-	RingCopy   *rings;
+	PgovTenantCounts *tenants;
+	PgovHistoryRow *rows;
 	int			ntenants;
-	int			nrings = 0;
-	uint64		written;
-	uint64		first;
-	uint64		k;
-	int			r;
+	int			n;
+	int			k;
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
-	if (pgov_history_size <= 0 || pgov_history_tenants <= 0)
-		return (Datum) 0;
 
-	tenants = palloc(sizeof(PgovTenant) * pgov_max_tenants);
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	ntenants = pgov->totals.ntenants;
-	memcpy(tenants, pgov_board.tenants, sizeof(PgovTenant) * ntenants);
-	LWLockRelease(pgov->lock);
-
-	rings = palloc(sizeof(RingCopy) * pgov_history_tenants);
-	LWLockAcquire(pgov->history_lock, LW_SHARED);
-	for (r = 0; r < pgov_history_tenants; r++)
+	tenants = palloc(sizeof(PgovTenantCounts) * pgov_max_tenants);
+	ntenants = pgov_board_counts(tenants, NULL, NULL);
+	n = pgov_history_copy(since, &rows);
+	for (k = 0; k < n; k++)
 	{
-		PgovHistoryRing *ring = &pgov_history_rings[r];
+		PgovHistoryRow *r = &rows[k];
+		PgovSample *s = &r->sample;
+		Datum		v[PGOV_HISTORY_COLS_V1_0];
+		bool		nulls[PGOV_HISTORY_COLS_V1_0] = {0};
 
-		if (ring->tenant < 0 || ring->tenant >= ntenants ||
-			!tenants[ring->tenant].in_use ||
-			tenants[ring->tenant].incarnation != ring->incarnation)
+		if (r->tenant < 0 || r->tenant >= ntenants ||
+			!tenants[r->tenant].in_use ||
+			tenants[r->tenant].incarnation != r->incarnation)
 			continue;
-		rings[nrings].ringno = r;
-		rings[nrings].tenant = ring->tenant;
-		rings[nrings].since_tick = ring->since_tick;
-		nrings++;
+		v[0] = TimestampTzGetDatum(r->time);
+		v[1] = CStringGetTextDatum(tenants[r->tenant].name);
+		v[2] = Int32GetDatum(s->connected);
+		v[3] = Int32GetDatum(s->active);
+		v[4] = Int32GetDatum(s->idle);
+		v[5] = Int32GetDatum(s->idle_in_transaction);
+		v[6] = Int32GetDatum(s->waiting);
+		v[7] = Int32GetDatum(s->admitted);
+		v[8] = Int32GetDatum(s->rejected);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
-	/* rows of one tick in tenant order */
-	qsort(rings, nrings, sizeof(RingCopy), ring_tenant_cmp);
-
-	written = pgov->ticks_written;
-	first = written > (uint64) pgov_history_size ? written - pgov_history_size : 0;
-	/* ticks are in time order: skip back over those after since */
-	if (since != 0)
-	{
-		uint64		oldest = first;
-
-		first = written;
-		while (first > oldest &&
-			   pgov_tick_times[(first - 1) % pgov_history_size] > since)
-			first--;
-	}
-	for (k = first; k < written; k++)
-	{
-		int			tick = (int) (k % pgov_history_size);
-
-		for (r = 0; r < nrings; r++)
-		{
-			PgovSample *s;
-			Datum		v[9];
-			bool		nulls[9] = {0};
-
-			if (k < rings[r].since_tick)
-				continue;
-			s = &pgov_samples[(Size) rings[r].ringno * pgov_history_size + tick];
-			v[0] = TimestampTzGetDatum(pgov_tick_times[tick]);
-			v[1] = CStringGetTextDatum(tenants[rings[r].tenant].name);
-			v[2] = Int32GetDatum(s->connected);
-			v[3] = Int32GetDatum(s->active);
-			v[4] = Int32GetDatum(s->idle);
-			v[5] = Int32GetDatum(s->idle_in_transaction);
-			v[6] = Int32GetDatum(s->waiting);
-			v[7] = Int32GetDatum(s->admitted);
-			v[8] = Int32GetDatum(s->rejected);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
-		}
-	}
-	LWLockRelease(pgov->history_lock);
-	pfree(rings);
+	if (rows)
+		pfree(rows);
 	pfree(tenants);
 	return (Datum) 0;
 }
@@ -572,10 +464,14 @@ Datum
 pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	uint64		hist[PGOV_TIMING_BUCKETS];
+	uint64		logins;
+	uint64		ns_total;
 	int			i;
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
+	pgov_board_timing(hist, &logins, &ns_total);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 	{
 		Datum		v[2];
@@ -583,7 +479,7 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 
 		nulls[0] = (i == PGOV_TIMING_BUCKETS - 1);
 		v[0] = Int64GetDatum(INT64CONST(1) << i);
-		v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->hook_hist[i]));
+		v[1] = Int64GetDatum((int64) hist[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	return (Datum) 0;
@@ -593,13 +489,15 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 Datum
 pgov_admission_mean_us_1_0(PG_FUNCTION_ARGS)
 {
-	uint64		n;
+	uint64		hist[PGOV_TIMING_BUCKETS];
+	uint64		logins;
+	uint64		ns_total;
 
 	require_loaded();
-	n = pg_atomic_read_u64(&pgov->hook_logins);
-	if (n == 0)
+	pgov_board_timing(hist, &logins, &ns_total);
+	if (logins == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((double) pg_atomic_read_u64(&pgov->hook_ns_total) / n / 1000.0);
+	PG_RETURN_FLOAT8((double) ns_total / logins / 1000.0);
 }
 
 /*
@@ -613,12 +511,16 @@ pgov_wakeups_1_2(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		v[3];
 	bool		nulls[3] = {false, false, false};
+	uint64		woken,
+				admitted,
+				requeued;
 
 	require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	v[0] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups));
-	v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups_admitted));
-	v[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgov->wakeups_requeued));
+	pgov_board_wakeups(&woken, &admitted, &requeued);
+	v[0] = Int64GetDatum((int64) woken);
+	v[1] = Int64GetDatum((int64) admitted);
+	v[2] = Int64GetDatum((int64) requeued);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
 }

@@ -51,6 +51,8 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "board.h"
+#include "history.h"
 #include "pool_governor.h"
 
 /* How often the tables are re-read even when no commit asked for it. */
@@ -66,36 +68,10 @@ static bool connected = false;
 
 static bool said_not_installed = false;
 
-/* Cumulative counters at the previous sample, to report per-tick deltas. */
-typedef struct TenantMark
-{
-	uint32		incarnation;
-	int64		admitted;
-	int64		rejected;
-} TenantMark;
-
-static TenantMark *marks = NULL;
-
-/* What the sampler needs of a slot, copied under the lock. */
-typedef struct SlotCopy
-{
-	int			pid;
-	int			tenant;
-} SlotCopy;
-
 static long
 ms_until(TimestampTz now, TimestampTz then)
 {
 	return (long) Max((then - now) / 1000, 0);
-}
-
-static int
-slotcopy_cmp(const void *a, const void *b)
-{
-	int			pa = ((const SlotCopy *) a)->pid;
-	int			pb = ((const SlotCopy *) b)->pid;
-
-	return (pa > pb) - (pa < pb);
 }
 
 void
@@ -262,198 +238,6 @@ sync_sessions(void)
 	CommitTransactionCommand();
 }
 
-/* Had the tenant sessions, waiters or logins at this tick? */
-static bool
-has_traffic(const PgovSample *s)
-{
-	return s->connected > 0 || s->waiting > 0 || s->admitted > 0 ||
-		s->rejected > 0;
-}
-
-/*
- * Writes one tick's samples into the tenants' history rings (history_lock
- * held).  Tenants keep their ring while they have traffic.  A tenant with
- * traffic and no ring takes a free one, else the ring of the tenant idle
- * the longest, if that one had no traffic at this tick: so the rings follow
- * the busy tenants, and a tenant that had one keeps its recent history
- * until a busier one needs the ring.  row has ntenants entries; ring_of is
- * scratch of as many.  O(tenants + rings per taken ring).
- */
-static void
-record_tick(const PgovSample *row, int ntenants, int *ring_of, uint64 tick)
-{
-	int			nrings = pgov_history_tenants;
-	int			r;
-	int			i;
-
-	for (i = 0; i < ntenants; i++)
-		ring_of[i] = -1;
-	for (r = 0; r < nrings; r++)
-	{
-		PgovHistoryRing *ring = &pgov_history_rings[r];
-
-		/* a ring whose tenant is gone (or its entry reused) is free */
-		if (ring->tenant >= 0 && ring->tenant < ntenants &&
-			row[ring->tenant].incarnation == ring->incarnation &&
-			ring->incarnation != 0)
-		{
-			ring_of[ring->tenant] = r;
-			if (has_traffic(&row[ring->tenant]))
-				ring->last_traffic = tick;
-		}
-		else
-			ring->tenant = -1;
-	}
-	for (i = 0; i < ntenants; i++)
-	{
-		int			best = -1;
-
-		if (ring_of[i] >= 0 || row[i].incarnation == 0 || !has_traffic(&row[i]))
-			continue;
-		for (r = 0; r < nrings; r++)
-		{
-			PgovHistoryRing *ring = &pgov_history_rings[r];
-
-			if (ring->tenant < 0)
-			{
-				best = r;
-				break;
-			}
-			if (ring->last_traffic < tick &&
-				(best < 0 || ring->last_traffic < pgov_history_rings[best].last_traffic))
-				best = r;
-		}
-		if (best < 0)
-			break;				/* every ring's tenant is busy */
-		if (pgov_history_rings[best].tenant >= 0)
-			ring_of[pgov_history_rings[best].tenant] = -1;
-		pgov_history_rings[best].tenant = i;
-		pgov_history_rings[best].incarnation = row[i].incarnation;
-		pgov_history_rings[best].since_tick = tick;
-		pgov_history_rings[best].last_traffic = tick;
-		ring_of[i] = best;
-	}
-	for (r = 0; r < nrings; r++)
-	{
-		PgovHistoryRing *ring = &pgov_history_rings[r];
-
-		if (ring->tenant >= 0)
-			pgov_samples[(Size) r * pgov_history_size + tick % pgov_history_size] =
-				row[ring->tenant];
-	}
-}
-
-/*
- * Records one history tick: per tenant, the seats held, how they split by
- * backend state, the waiters, and admissions / refusals since the previous
- * tick.  Costs O(backends log backends); the lock is held only to copy the
- * slots' pids and the tenants' counters.
- */
-static void
-sample(TimestampTz now)
-{
-	SlotCopy   *slots;
-	PgovSample *row;
-	int		   *ring_of;
-	int			ntenants;
-	int			nslots = 0;
-	int			nbackends;
-	int			i;
-	uint64		tick;
-
-	if (pgov_history_size <= 0 || pgov_history_tenants <= 0)
-		return;
-	slots = palloc(sizeof(SlotCopy) * pgov_board.nslots);
-	row = palloc0(sizeof(PgovSample) * pgov_max_tenants);
-	ring_of = palloc(sizeof(int) * pgov_max_tenants);
-	if (marks == NULL)
-		marks = MemoryContextAllocZero(TopMemoryContext,
-									   sizeof(TenantMark) * pgov_max_tenants);
-
-	LWLockAcquire(pgov->lock, LW_SHARED);
-	for (i = 0; i < pgov_board.nslots; i++)
-	{
-		PgovSlot   *s = &pgov_board.slots[i];
-
-		if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
-		{
-			slots[nslots].pid = s->pid;
-			slots[nslots].tenant = s->tenant;
-			nslots++;
-		}
-	}
-	ntenants = pgov->totals.ntenants;
-	for (i = 0; i < ntenants; i++)
-	{
-		PgovTenant *t = &pgov_board.tenants[i];
-		TenantMark *m = &marks[i];
-
-		if (!t->in_use)
-			continue;
-		if (m->incarnation != t->incarnation)
-		{
-			/* a tenant new to this entry: its deltas start from zero */
-			m->incarnation = t->incarnation;
-			m->admitted = 0;
-			m->rejected = 0;
-		}
-		row[i].incarnation = t->incarnation;
-		row[i].connected = t->connected;
-		row[i].waiting = t->waiting;
-		row[i].admitted = (int32) Max(t->admitted - m->admitted, 0);
-		row[i].rejected = (int32) Max(t->rejected - m->rejected, 0);
-		m->admitted = t->admitted;
-		m->rejected = t->rejected;
-	}
-	LWLockRelease(pgov->lock);
-
-	/* split each tenant's backends by what pg_stat_activity says they do */
-	qsort(slots, nslots, sizeof(SlotCopy), slotcopy_cmp);
-	pgstat_clear_snapshot();
-	nbackends = pgstat_fetch_stat_numbackends();
-	for (i = 1; i <= nbackends; i++)
-	{
-		LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
-		SlotCopy	key;
-		SlotCopy   *hit;
-
-		if (l == NULL)
-			continue;
-		key.pid = l->backendStatus.st_procpid;
-		hit = bsearch(&key, slots, nslots, sizeof(SlotCopy), slotcopy_cmp);
-		if (hit == NULL)
-			continue;
-		switch (l->backendStatus.st_state)
-		{
-			case STATE_RUNNING:
-			case STATE_FASTPATH:
-				row[hit->tenant].active++;
-				break;
-			case STATE_IDLE:
-				row[hit->tenant].idle++;
-				break;
-			case STATE_IDLEINTRANSACTION:
-			case STATE_IDLEINTRANSACTION_ABORTED:
-				row[hit->tenant].idle_in_transaction++;
-				break;
-			default:
-				break;
-		}
-	}
-	pgstat_clear_snapshot();
-
-	LWLockAcquire(pgov->history_lock, LW_EXCLUSIVE);
-	tick = pgov->ticks_written;
-	pgov_tick_times[tick % pgov_history_size] = now;
-	record_tick(row, ntenants, ring_of, tick);
-	pgov->ticks_written++;
-	LWLockRelease(pgov->history_lock);
-
-	pfree(slots);
-	pfree(row);
-	pfree(ring_of);
-}
-
 void
 pgov_worker_main(Datum arg)
 {
@@ -518,7 +302,7 @@ pgov_worker_main(Datum arg)
 			sync_sessions();
 			/* a seat may have come from a raised capacity: nobody woke */
 			pgov_wake_waiters();
-			sample(now);
+			pgov_history_sample(now);
 			pgov_worker_progress(true, false);
 			next_tick = TimestampTzPlusMilliseconds(now, pgov_sample_interval_ms);
 		}

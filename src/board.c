@@ -1,0 +1,1168 @@
+/*-------------------------------------------------------------------------
+ *
+ * board.c
+ *		Owner of the seat board and the bookkeeping beside it (board.h has
+ *		the locking protocol): every login's claim, decision and release,
+ *		whom to wake, publication, the worker's sync, adoption and
+ *		reconciliation, reload tickets and the worker handshake.
+ *
+ * seats.c is the pure state machine behind the board; this file is its
+ * only caller, and calls it holding the board's lock.  A publication also
+ * installs the rules, through rules.c, holding both locks (rules first).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/postmaster.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "utils/backend_status.h"
+#include "utils/timestamp.h"
+
+#include "board.h"
+#include "compat.h"
+#include "events.h"
+#include "identity.h"
+#include "pool_governor.h"
+
+StaticAssertDecl(PGOV_NAME_LEN == NAMEDATALEN,
+				 "policy.h's name length must be PostgreSQL's NAMEDATALEN");
+StaticAssertDecl(sizeof(Oid) == sizeof(uint32_t),
+				 "role OIDs are kept as uint32_t in the pure code");
+
+typedef struct BoardShared
+{
+	LWLock	   *lock;
+	ConditionVariable load_cv;	/* broadcast when the worker ends a load */
+
+	/* lock */
+	PgovSeatTotals totals;
+	uint64		generation;		/* written holding the rules' lock too */
+	TimestampTz loaded_at;
+	int			worker_pid;
+	PGPROC	   *worker_proc;
+	bool		config_dirty;	/* a committed change awaits loading */
+	uint64		load_requested; /* reload() tickets handed out */
+	uint64		load_done;		/* tickets the worker has served */
+	bool		load_ok;		/* how the last served load went */
+	char		load_problem[PGOV_PROBLEM_LEN];
+	PgovProblemLevel problem_level;
+	char		problem[PGOV_PROBLEM_LEN];
+	PgovDbState db_state;
+	int			db_misses;		/* checks that found no database, in a row */
+
+	/* atomics, no lock */
+	pg_atomic_uint64 hook_logins;
+	pg_atomic_uint64 hook_ns_total;
+	pg_atomic_uint64 hook_hist[PGOV_TIMING_BUCKETS];
+	pg_atomic_uint64 wakeups;	/* waiters woken for a seat or new rules */
+	pg_atomic_uint64 wakeups_admitted;	/* woken, then admitted */
+	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
+	pg_atomic_uint64 worker_ticks;	/* ticks the worker has ended */
+	pg_atomic_uint64 worker_loads;	/* reads of the tables it has ended */
+} BoardShared;
+
+static BoardShared *bs = NULL;
+static PgovBoard board;			/* tenants [max_tenants], slots [nslots] */
+
+/* Backend slots kept free beyond superuser_reserved_connections and the
+ * tenants' unused reserves before anyone may wait: waiters hold one each. */
+#define PGOV_WAIT_SLOT_MARGIN	2
+
+/*
+ * Waiters woken at most by one change of the board.  More than that can
+ * take a seat only when that many tenants' heads can: each admitted waiter
+ * wakes the next ones, and the worker's tick wakes any left.
+ */
+#define PGOV_WAKE_MAX			64
+
+typedef struct PgovWakeList
+{
+	int			n;
+	int			slots[PGOV_WAKE_MAX];
+} PgovWakeList;
+
+/* Tries to plan every session before a publication takes the locks. */
+#define PGOV_PLAN_ATTEMPTS		20
+
+static void timing_reset(void);
+
+Size
+pgov_board_shmem_size(void)
+{
+	Size		size = MAXALIGN(sizeof(BoardShared));
+
+	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant))));
+	size = add_size(size, MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot))));
+	return size;
+}
+
+/*
+ * Attaches to the board (init: creates it).  After a crash the postmaster
+ * makes a new segment and every backend is gone, so zero counters are
+ * exactly right.
+ */
+void
+pgov_board_attach(void *base, LWLock *lock, bool init)
+{
+	char	   *p = base;
+	int			i;
+
+	bs = (BoardShared *) p;
+	p += MAXALIGN(sizeof(BoardShared));
+	board.totals = &bs->totals;
+	board.tenants = (PgovTenant *) p;
+	board.max_tenants = pgov_max_tenants;
+	p += MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant)));
+	board.slots = (PgovSlot *) p;
+	board.nslots = MaxBackends;
+	if (!init)
+		return;
+
+	memset(bs, 0, sizeof(*bs));
+	bs->lock = lock;
+	ConditionVariableInit(&bs->load_cv);
+	pg_atomic_init_u64(&bs->hook_logins, 0);
+	pg_atomic_init_u64(&bs->hook_ns_total, 0);
+	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+		pg_atomic_init_u64(&bs->hook_hist[i], 0);
+	pg_atomic_init_u64(&bs->wakeups, 0);
+	pg_atomic_init_u64(&bs->wakeups_admitted, 0);
+	pg_atomic_init_u64(&bs->wakeups_requeued, 0);
+	pg_atomic_init_u64(&bs->worker_ticks, 0);
+	pg_atomic_init_u64(&bs->worker_loads, 0);
+	pgov_board_init(&board);
+	pgov_board_window(&board, (int64) pgov_health_window_s * USECS_PER_SEC);
+}
+
+/* Is shared memory there (the library was preloaded)? */
+bool
+pgov_attached(void)
+{
+	return bs != NULL;
+}
+
+int
+pgov_board_nslots(void)
+{
+	return board.nslots;
+}
+
+/* Makes cfg the configuration in force under generation, placing each live
+ * session by plan (NULL: none is planned), rules and board alike.  Caller
+ * holds the rules' lock (pgov_rules_lock) and the board's, EXCLUSIVE.
+ * Nothing here can fail: the tenants' count was checked against
+ * max_tenants when the configuration was validated. */
+static void
+publish_locked(const PgovPrepared *pp, const PgovPlan *plan, int *map,
+			   uint64 generation, TimestampTz now)
+{
+	const PgovConfig *cfg = pp->cfg;
+
+	if (!pgov_board_publish(&board, cfg->tenants, cfg->ntenants,
+							cfg->default_tenant, plan, generation, now, map))
+		elog(PANIC, "pool_governor: a validated configuration did not fit");
+	pgov_rules_install(pp, map, bs->totals.default_tenant, generation);
+	bs->generation = generation;
+	bs->loaded_at = now;
+}
+
+/*
+ * The postmaster, once the board exists and before any backend does: the
+ * configuration in force before the stop or crash comes back from the
+ * snapshot file, so the governor never starts open.  Without a file (a new
+ * installation) generation 0 is the default tenant alone, with no cap.
+ */
+void
+pgov_board_restore(void)
+{
+	PgovConfig	cfg;
+	PgovPrepared pp;
+	uint64		generation = 0;
+	char		problem[PGOV_PROBLEM_LEN];
+	PgovProblemLevel level = PGOV_PROBLEM_NONE;
+	int		   *map;
+
+	problem[0] = '\0';
+	if (pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
+	{
+		/* the server may have changed while it was down */
+		strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+		level = pgov_fit_config(&cfg, problem, sizeof(problem));
+		if (level != PGOV_PROBLEM_NONE)
+			ereport(LOG, (errmsg("pool_governor: %s", problem)));
+	}
+	else
+	{
+		memset(&cfg, 0, sizeof(cfg));
+		strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+		generation = 0;
+		if (problem[0])
+			level = PGOV_PROBLEM_CRITICAL;
+	}
+	pgov_rules_prepare(&pp, &cfg);
+	map = palloc(sizeof(int) * Max(cfg.ntenants, 1));
+	pgov_rules_lock();
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	publish_locked(&pp, NULL, map, generation, generation ? GetCurrentTimestamp() : 0);
+	bs->problem_level = level;
+	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
+	LWLockRelease(bs->lock);
+	pgov_rules_unlock();
+	pgov_rules_unprepare(&pp);
+	pfree(map);
+	if (cfg.tenants)
+		pfree(cfg.tenants);
+	if (cfg.rules)
+		pfree(cfg.rules);
+}
+
+/* The generation the board follows. */
+uint64
+pgov_generation(void)
+{
+	uint64		generation;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	generation = bs->generation;
+	LWLockRelease(bs->lock);
+	return generation;
+}
+
+/*
+ * The waiters that can take a seat now, the head of each queue that would
+ * be admitted and no more (pgov_seat_wakeable).  With mark (bs->lock held
+ * EXCLUSIVE) those already woken are left out and the others marked;
+ * without (SHARED is enough) every such head is listed.
+ */
+static void
+collect_wakeable(PgovWakeList *w, bool mark)
+{
+	int			capacity = pgov_capacity_in_force(&board, pgov_capacity(),
+												  pgov_slot_limit());
+
+	w->n = pgov_seat_wakeable(&board, capacity, mark,
+							  GetCurrentTimestamp(), w->slots, PGOV_WAKE_MAX);
+}
+
+/*
+ * After the lock: wakes the waiters of slots (each sleeps on its latch),
+ * and the worker, which hands the seat of a woken waiter that lets its turn
+ * pass to the next one (pgov_wake_waiters at pgov_turn_ends()).  The
+ * worker's PGPROC is read without the lock: a stale one only gets a latch
+ * set that nobody waits on.
+ */
+static void
+wake_slots(const int *slots, int n)
+{
+	PGPROC	   *worker = bs->worker_proc;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		SetLatch(&ProcGlobal->allProcs[slots[i]].procLatch);
+	if (n > 0)
+	{
+		pg_atomic_fetch_add_u64(&bs->wakeups, n);
+		if (worker != NULL && worker != MyProc)
+			SetLatch(&worker->procLatch);
+	}
+}
+
+/* Wakes whoever can take a seat now, after anything that may have freed
+ * seats without a login's help (a slot reclaimed, sessions reclassified). */
+void
+pgov_wake_waiters(void)
+{
+	PgovWakeList w;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	collect_wakeable(&w, true);
+	LWLockRelease(bs->lock);
+	wake_slots(w.slots, w.n);
+}
+
+/*
+ * When the earliest turn of a woken waiter that is still running ends, or
+ * 0 if none is (worker: it calls pgov_wake_waiters then, which passes a seat that a
+ * stalled waiter did not take to the next one).
+ */
+TimestampTz
+pgov_turn_ends(void)
+{
+	int64		ends;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	ends = pgov_seat_turn_ends(&board, GetCurrentTimestamp());
+	LWLockRelease(bs->lock);
+	return (TimestampTz) ends;
+}
+
+/* A woken waiter decided again: admitted, or still waiting (a wake-up that
+ * was of no use to it). */
+void
+pgov_count_wakeup(bool admitted)
+{
+	pg_atomic_fetch_add_u64(admitted ? &bs->wakeups_admitted :
+							&bs->wakeups_requeued, 1);
+}
+
+/* After the lock: a slot still held by a backend that left is reclaimed. */
+static void
+report_reclaimed(int stale)
+{
+	if (stale)
+		pgov_event_add(PGOV_EV_SLOT_RECLAIMED, NULL, NULL,
+					   "slot of process %d, which exited without returning it, reclaimed at login",
+					   stale);
+}
+
+/* An exempt login takes its slot: counted apart, never refused. */
+void
+pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
+				  bool ordinary)
+{
+	int			stale;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	stale = pgov_seat_claim(&board, slotno, MyProcPid, who, now);
+	pgov_seat_exempt(&board, slotno, ordinary, now);
+	LWLockRelease(bs->lock);
+	report_reclaimed(stale);
+}
+
+static bool
+have_free_slots(void *ctx, int n)
+{
+	return PGOV_HAVE_FREE_PROCS(n);
+}
+
+/* "cap 40" or "no cap", for messages: buf when there is a cap. */
+const char *
+pgov_cap_text(int max_connections, char *buf, size_t len)
+{
+	if (max_connections == PGOV_NO_CAP)
+		return "no cap";
+	snprintf(buf, len, "cap %d", max_connections);
+	return buf;
+}
+
+/*
+ * Decides this login's slot: admitted, queued (or still queued) or refused,
+ * with the numbers in *v.  The first call (entered != 0) also claims the
+ * slot, in the same hold of the lock.  Returns false, deciding nothing, when
+ * the rules changed since place was computed: classify again (the slot is
+ * claimed all the same).
+ */
+bool
+pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
+				  TimestampTz entered, TimestampTz deadline_cap,
+				  PgovVerdict *v)
+{
+	PgovAsk		ask;
+	PgovWakeList w;
+	char		cap[32];
+	int			stale = 0;
+	bool		current;
+
+	ask.tenant = place->tenant;
+	ask.rule_id = place->rule_id;
+	ask.generation = place->generation;
+	ask.now = GetCurrentTimestamp();
+	ask.capacity = pgov_capacity();
+	ask.slot_limit = pgov_slot_limit();
+	ask.monitor = (pgov_mode == PGOV_MODE_MONITOR);
+	ask.deadline_cap = deadline_cap;
+	ask.keep_free = PGOV_RESERVED_SLOTS + PGOV_WAIT_SLOT_MARGIN;
+	ask.have_free_slots = have_free_slots;
+	ask.ctx = NULL;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	/* O(1) unless pool_governor.health_window was changed */
+	pgov_board_window(&board, (int64) pgov_health_window_s * USECS_PER_SEC);
+	if (entered != 0)
+		stale = pgov_seat_claim(&board, slotno, MyProcPid, who, entered);
+	current = (bs->generation == place->generation);
+	w.n = 0;
+	if (current)
+	{
+		pgov_seat_decide(&board, slotno, &ask, v);
+		/* a waiter left its queue: the next one may fit now */
+		if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
+			collect_wakeable(&w, true);
+	}
+	LWLockRelease(bs->lock);
+	report_reclaimed(stale);
+	if (!current)
+		return false;
+	wake_slots(w.slots, w.n);
+
+	if (v->outcome == PGOV_SEAT_ADMITTED && v->after_wait)
+		pgov_event_add(PGOV_EV_ADMITTED_AFTER_WAIT, v->tenant, who,
+					   "admitted after waiting %d ms", v->waited_ms);
+	if (v->would_refuse)
+		pgov_event_add(PGOV_EV_WOULD_REFUSE, v->tenant, who,
+					   "monitor mode: would refuse (%s), %d connected",
+					   v->decision == PGOV_REFUSE_CAP ? "tenant at its cap" :
+					   v->decision == PGOV_REFUSE_QUEUE ? "earlier logins waiting" :
+					   "no shared seat free", v->connected);
+	if (v->outcome == PGOV_SEAT_REFUSED)
+		pgov_event_add(v->timed_out ? PGOV_EV_WAIT_TIMEOUT : PGOV_EV_REFUSED,
+					   v->tenant, who,
+					   "%d connected, %s, %d reserved, %d of %d seats held, %d waiting%s",
+					   v->connected, pgov_cap_text(v->max_connections, cap, sizeof(cap)),
+					   v->reserved, v->sum_held, v->capacity, v->waiting,
+					   v->timed_out ? ", wait timed out" : "");
+	return true;
+}
+
+/*
+ * Gives back what process pid holds in slotno (exit callback).  An
+ * abandoned wait is logged.
+ */
+void
+pgov_login_release(int slotno, int pid)
+{
+	PgovReleased out;
+	PgovWakeList w;
+	bool		released;
+
+	w.n = 0;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	released = pgov_seat_release(&board, slotno, pid,
+								 GetCurrentTimestamp(), &out);
+	if (released)
+		collect_wakeable(&w, true);
+	LWLockRelease(bs->lock);
+
+	if (!released)
+		return;
+	wake_slots(w.slots, w.n);
+	if (out.state == PGOV_SLOT_WAITING)
+		pgov_event_add(PGOV_EV_WAIT_ABANDONED, out.tenant, &out.who,
+					   "login left while waiting for a seat");
+}
+
+/*
+ * Makes cfg (validated) the configuration in force, as the next generation,
+ * and moves every live governed session to the tenant cfg places it in.
+ * The placement is computed outside the locks (it may read a role's
+ * memberships) for the sessions alive then; if more logged in meanwhile,
+ * they are planned in another pass, so that normally every session moves
+ * within the same critical section that publishes.  A session still
+ * unplanned after that keeps its old generation and is moved by the
+ * worker's next pgov_sync_sessions().  Worker only.
+ */
+uint64
+pgov_publish(const PgovConfig *cfg)
+{
+	int			nslots = board.nslots;
+	PgovPlan   *plan = palloc0(sizeof(PgovPlan) * nslots);
+	int		   *todo = palloc(sizeof(int) * nslots);
+	PgovWho    *who = palloc(sizeof(PgovWho) * nslots);
+	int		   *waiters = palloc(sizeof(int) * nslots);
+	int			nwaiters = 0;
+	int		   *map = palloc(sizeof(int) * Max(cfg->ntenants, 1));
+	PgovGroups	groups;
+	PgovPrepared pp;
+	uint64		generation;
+	int			attempt;
+
+	pgov_rules_prepare(&pp, cfg);
+
+	for (attempt = 0;; attempt++)
+	{
+		int			n = 0;
+		int			i;
+		bool		complete = true;
+
+		LWLockAcquire(bs->lock, LW_SHARED);
+		for (i = 0; i < nslots; i++)
+		{
+			PgovSlot   *s = &board.slots[i];
+
+			if (s->state != PGOV_SLOT_GOVERNED ||
+				(plan[i].pid == s->pid && plan[i].entered_at == s->entered_at))
+				continue;
+			plan[i].pid = s->pid;
+			plan[i].entered_at = s->entered_at;
+			who[n] = s->who;
+			todo[n++] = i;
+		}
+		LWLockRelease(bs->lock);
+
+		for (i = 0; i < n; i++)
+		{
+			PgovPlan   *pl = &plan[todo[i]];
+			int			r;
+
+			memset(&groups, 0, sizeof(groups));
+			r = pgov_rules_place_prepared(&pp, &who[i], &groups);
+			pl->def = r >= 0 ? cfg->rules[r].tenant : -1;
+			pl->rule_id = r >= 0 ? cfg->rules[r].id : 0;
+			pgov_groups_free(&groups);
+		}
+
+		pgov_rules_lock();
+		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+		for (i = 0; i < nslots && complete; i++)
+		{
+			PgovSlot   *s = &board.slots[i];
+
+			complete = s->state != PGOV_SLOT_GOVERNED ||
+				(plan[i].pid == s->pid && plan[i].entered_at == s->entered_at);
+		}
+		if (complete || attempt + 1 >= PGOV_PLAN_ATTEMPTS)
+			break;
+		LWLockRelease(bs->lock);
+		pgov_rules_unlock();
+	}
+
+	/* waiters decide again under the new rules */
+	for (attempt = 0; attempt < nslots; attempt++)
+		if (board.slots[attempt].state == PGOV_SLOT_WAITING)
+			waiters[nwaiters++] = attempt;
+	generation = bs->generation + 1;
+	publish_locked(&pp, plan, map, generation, GetCurrentTimestamp());
+	LWLockRelease(bs->lock);
+	pgov_rules_unlock();
+	pgov_rules_unprepare(&pp);
+	wake_slots(waiters, nwaiters);
+
+	pfree(waiters);
+	pfree(plan);
+	pfree(todo);
+	pfree(who);
+	pfree(map);
+	return generation;
+}
+
+/* Says why health is not ok (level NONE: it is).  Returns whether that
+ * changed what health said, so that the caller logs a problem once. */
+bool
+pgov_set_problem(PgovProblemLevel level, const char *problem)
+{
+	bool		changed;
+
+	if (problem == NULL)
+		problem = "";
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	changed = bs->problem_level != level || strcmp(bs->problem, problem) != 0;
+	bs->problem_level = level;
+	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
+	LWLockRelease(bs->lock);
+	return changed;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Keeps the counters equal to the live sessions under the rules in force
+ * (worker, every tick):
+ * - a governed session classified by an older generation (it logged in
+ *   while a publication was being planned) is classified and moved;
+ * - with adopt, a client backend that holds no slot (it logged in while the
+ *   governor was off) is counted from its own backend status: its role,
+ *   database, current application_name and address.
+ * Catalog reads happen outside our locks; each move is re-checked under it.
+ */
+void
+pgov_sync_sessions(bool adopt)
+{
+	int			nslots = board.nslots;
+	int		   *todo = palloc(sizeof(int) * nslots);
+	PgovSlot   *copy = palloc(sizeof(PgovSlot) * nslots);
+	uint64		generation;
+	int			n = 0;
+	int			i;
+	int			nbackends;
+	int			adopted = 0;
+	PgovGroups	groups;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	generation = bs->generation;
+	for (i = 0; i < nslots; i++)
+	{
+		PgovSlot   *s = &board.slots[i];
+
+		if (s->state == PGOV_SLOT_GOVERNED && s->generation != generation)
+		{
+			copy[n] = *s;
+			todo[n++] = i;
+		}
+	}
+	LWLockRelease(bs->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		PgovPlace	place;
+		PgovSlot   *s = &board.slots[todo[i]];
+
+		memset(&groups, 0, sizeof(groups));
+		pgov_rules_place(&copy[i].who, &groups, &place);
+		pgov_groups_free(&groups);
+		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+		if (s->pid == copy[i].pid && s->entered_at == copy[i].entered_at &&
+			bs->generation == place.generation)
+			pgov_seat_reclassify(&board, todo[i], place.tenant,
+								 place.rule_id, place.generation,
+								 GetCurrentTimestamp());
+		LWLockRelease(bs->lock);
+	}
+	/* a session moved out of a tenant may have freed a seat there */
+	if (n > 0)
+		pgov_wake_waiters();
+
+	if (adopt)
+	{
+		int		   *pids;
+		int		   *scratch = palloc(sizeof(int) * nslots);
+		int			npids = 0;
+		int			nstray;
+
+		/*
+		 * A stray is a started client session that holds no slot.  Each
+		 * started session is looked up among the slots' holders
+		 * (pgov_seat_strays); only the strays cost a proc array lookup.
+		 */
+		pgstat_clear_snapshot();
+		nbackends = pgstat_fetch_stat_numbackends();
+		pids = palloc(sizeof(int) * (nbackends + 1));
+		for (i = 1; i <= nbackends; i++)
+		{
+			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
+
+			if (l && (l->backendStatus.st_backendType == B_BACKEND ||
+					  l->backendStatus.st_backendType == B_WAL_SENDER) &&
+				!PGOV_BACKEND_STARTING(&l->backendStatus))
+				pids[npids++] = l->backendStatus.st_procpid;
+		}
+		LWLockAcquire(bs->lock, LW_SHARED);
+		nstray = pgov_seat_strays(&board, pids, npids, scratch);
+		LWLockRelease(bs->lock);
+
+		for (i = 1; i <= nbackends && nstray > 0; i++)
+		{
+			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
+			PgBackendStatus *be;
+			PGPROC	   *proc;
+			int			slotno;
+			bool		candidate;
+			bool		exempt;
+			PgovWho		who;
+			PgovPlace	place;
+
+			if (l == NULL)
+				continue;
+			be = &l->backendStatus;
+			if ((be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER) ||
+				PGOV_BACKEND_STARTING(be) ||
+				bsearch(&be->st_procpid, pids, nstray, sizeof(int), pid_cmp) == NULL)
+				continue;
+			proc = BackendPidGetProc(be->st_procpid);
+			if (proc == NULL)
+				continue;
+			slotno = PGOV_PROCNO(proc);
+			if (slotno < 0 || slotno >= nslots)
+				continue;
+			LWLockAcquire(bs->lock, LW_SHARED);
+			candidate = board.slots[slotno].pid == 0 &&
+				board.slots[slotno].last_pid != be->st_procpid;
+			LWLockRelease(bs->lock);
+			if (!candidate)
+				continue;
+
+			pgov_who_from_backend(be, &who);
+			exempt = pgov_who_is_exempt(&who, be->st_backendType == B_WAL_SENDER);
+			memset(&place, 0, sizeof(place));
+			if (!exempt)
+			{
+				memset(&groups, 0, sizeof(groups));
+				pgov_rules_place(&who, &groups, &place);
+				pgov_groups_free(&groups);
+			}
+
+			LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+			if (ProcGlobal->allProcs[slotno].pid == be->st_procpid &&
+				(exempt || bs->generation == place.generation) &&
+				pgov_seat_adopt(&board, slotno, be->st_procpid, &who,
+								exempt, be->st_backendType == B_BACKEND,
+								place.tenant, place.rule_id, place.generation,
+								GetCurrentTimestamp()))
+				adopted++;
+			LWLockRelease(bs->lock);
+		}
+		pgstat_clear_snapshot();
+		pfree(pids);
+		pfree(scratch);
+		if (adopted > 0)
+			pgov_event_add(PGOV_EV_ADOPTED, NULL, NULL,
+						   "%d sessions that logged in without the governor are now counted",
+						   adopted);
+	}
+	pfree(todo);
+	pfree(copy);
+}
+
+/*
+ * Frees the slots of backends that exited without giving their seat back.
+ * A slot is indexed by its PGPROC and the exit callback runs before the
+ * PGPROC is released, so a slot whose PGPROC now holds another pid, or
+ * whose process is gone, has leaked.  A backend still in the hook owns its
+ * PGPROC and is never taken for a leak.  The scan reads pids without the
+ * lock; each suspect is released under it, only if still the same pid.
+ */
+void
+pgov_reconcile(void)
+{
+	int			i;
+
+	for (i = 0; i < board.nslots; i++)
+	{
+		int			pid = board.slots[i].pid;
+		PgovReleased out;
+		bool		released;
+
+		if (pid == 0)
+			continue;
+		if (ProcGlobal->allProcs[i].pid == pid &&
+			!(kill(pid, 0) != 0 && errno == ESRCH))
+			continue;
+
+		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+		released = pgov_seat_release(&board, i, pid,
+									 GetCurrentTimestamp(), &out);
+		LWLockRelease(bs->lock);
+
+		if (released)
+		{
+			pgov_wake_waiters();
+			ereport(LOG,
+					(errmsg("pool_governor reclaimed the seat of process %d, which exited without returning it",
+							pid)));
+			pgov_event_add(PGOV_EV_SLOT_RECLAIMED, out.tenant[0] ? out.tenant : NULL,
+						   &out.who, "process %d exited without returning its seat", pid);
+		}
+	}
+}
+
+/*
+ * reload() and the worker meet here: reload() takes a ticket and waits
+ * until the worker has served a load that started after the ticket was
+ * taken, so that load saw every commit the caller made before.
+ */
+uint64
+pgov_request_load(void)
+{
+	uint64		ticket;
+	PGPROC	   *proc;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	ticket = ++bs->load_requested;
+	proc = bs->worker_proc;
+	LWLockRelease(bs->lock);
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+	return ticket;
+}
+
+/* The worker, before reading the tables: the tickets this load serves. */
+uint64
+pgov_load_begin(void)
+{
+	uint64		ticket;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	ticket = bs->load_requested;
+	LWLockRelease(bs->lock);
+	return ticket;
+}
+
+void
+pgov_load_end(uint64 ticket, bool ok, const char *problem)
+{
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	if (ticket > bs->load_done)
+		bs->load_done = ticket;
+	bs->load_ok = ok;
+	strlcpy(bs->load_problem, problem ? problem : "", PGOV_PROBLEM_LEN);
+	LWLockRelease(bs->lock);
+	ConditionVariableBroadcast(&bs->load_cv);
+}
+
+/* Is there work for the worker beside a reload() ticket? */
+static bool
+load_pending(void)
+{
+	return bs->config_dirty || bs->load_requested > bs->load_done;
+}
+
+/*
+ * Waits (interruptibly) until ticket is served.  Returns false on timeout;
+ * otherwise how that load went, and the generation in force.
+ */
+bool
+pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok, char *problem,
+			   uint64 *generation)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	bool		served;
+
+	for (;;)
+	{
+		long		left;
+
+		LWLockAcquire(bs->lock, LW_SHARED);
+		served = bs->load_done >= ticket;
+		*ok = bs->load_ok;
+		strlcpy(problem, bs->load_problem, PGOV_PROBLEM_LEN);
+		*generation = bs->generation;
+		LWLockRelease(bs->lock);
+		if (served)
+			break;
+		left = (long) ((until - GetCurrentTimestamp()) / 1000);
+		if (left <= 0)
+			break;
+		(void) ConditionVariableTimedSleep(&bs->load_cv, Min(left, 1000),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return served;
+}
+
+/*
+ * Records what the worker found of its database.  Returns, for QUERY, the
+ * state; for READY, how many checks had missed it; for MISSING, how many
+ * have now, this one included.
+ */
+int
+pgov_db_state(PgovDbState note)
+{
+	int			result;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	switch (note)
+	{
+		case PGOV_DB_QUERY:
+			result = bs->db_state;
+			break;
+		case PGOV_DB_READY:
+			result = bs->db_misses;
+			bs->db_misses = 0;
+			bs->db_state = note;
+			break;
+		case PGOV_DB_MISSING:
+			result = ++bs->db_misses;
+			bs->db_state = note;
+			break;
+		default:
+			result = 0;
+			bs->db_state = note;
+			break;
+	}
+	LWLockRelease(bs->lock);
+	return result;
+}
+
+void
+pgov_worker_attach(void)
+{
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	bs->worker_pid = MyProcPid;
+	bs->worker_proc = MyProc;
+	bs->config_dirty = true;	/* load at start */
+	LWLockRelease(bs->lock);
+}
+
+void
+pgov_worker_detach(void)
+{
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	if (bs->worker_pid == MyProcPid)
+	{
+		bs->worker_pid = 0;
+		bs->worker_proc = NULL;
+	}
+	LWLockRelease(bs->lock);
+}
+
+/* The worker: is a load asked for?  Clears the commit flag. */
+bool
+pgov_take_dirty(void)
+{
+	bool		pending;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	pending = load_pending();
+	bs->config_dirty = false;
+	LWLockRelease(bs->lock);
+	return pending;
+}
+
+/* Tells the worker a committed change awaits loading. */
+void
+pgov_wake_worker(void)
+{
+	PGPROC	   *proc;
+
+	if (bs == NULL)
+		return;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	bs->config_dirty = true;
+	proc = bs->worker_proc;
+	LWLockRelease(bs->lock);
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+}
+
+/* Zeroes the cumulative counters of one tenant, or of all (NULL).  Returns
+ * false when there is no such tenant. */
+bool
+pgov_reset_stats(const char *tenant)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			idx = -1;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	if (tenant)
+		idx = pgov_find_tenant_entry(&board, tenant);
+	if (tenant == NULL || idx >= 0)
+		pgov_board_reset_stats(&board, idx, now);
+	LWLockRelease(bs->lock);
+	if (tenant == NULL)
+		timing_reset();
+	return tenant == NULL || idx >= 0;
+}
+
+const char *
+pgov_slot_state_name(PgovSlotState state)
+{
+	switch (state)
+	{
+		case PGOV_SLOT_FREE:
+			return "free";
+		case PGOV_SLOT_CLAIMED:
+			return "starting";
+		case PGOV_SLOT_GOVERNED:
+			return "governed";
+		case PGOV_SLOT_WAITING:
+			return "waiting";
+		case PGOV_SLOT_EXEMPT:
+			return "exempt";
+	}
+	return "unknown";
+}
+
+/* Adds one login's time in the hook to the timing histogram. */
+void
+pgov_timing_record(uint64 ns)
+{
+	uint64		us = ns / 1000;
+	int			bucket = 0;
+
+	while (bucket < PGOV_TIMING_BUCKETS - 1 && us >= (UINT64CONST(1) << bucket))
+		bucket++;
+	pg_atomic_fetch_add_u64(&bs->hook_hist[bucket], 1);
+	pg_atomic_fetch_add_u64(&bs->hook_logins, 1);
+	pg_atomic_fetch_add_u64(&bs->hook_ns_total, (int64) ns);
+}
+
+static void
+timing_reset(void)
+{
+	int			i;
+
+	pg_atomic_write_u64(&bs->hook_logins, 0);
+	pg_atomic_write_u64(&bs->hook_ns_total, 0);
+	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+		pg_atomic_write_u64(&bs->hook_hist[i], 0);
+}
+
+/*
+ * The worker ended a tick (reconcile, sync, sample) or a read of the
+ * tables: pool_governor.worker shows the counts, so that a DBA sees the
+ * worker is alive and a test can wait for it to have looked.
+ */
+void
+pgov_worker_progress(bool tick, bool load)
+{
+	if (tick)
+		pg_atomic_fetch_add_u64(&bs->worker_ticks, 1);
+	if (load)
+		pg_atomic_fetch_add_u64(&bs->worker_loads, 1);
+}
+
+/*
+ * Copies, for the sampler and the views: each takes the lock SHARED for a
+ * copy into memory the caller allocated before, and nothing else.
+ */
+
+/* Every tenant entry's numbers into tenants[max_tenants] (returns how many
+ * entries are in use, the high-water mark); with owners[nslots], also the
+ * governed slots' pids and tenants, *nowners of them. */
+int
+pgov_board_counts(PgovTenantCounts *tenants, PgovSlotOwner *owners,
+				  int *nowners)
+{
+	int			n;
+	int			i;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	n = bs->totals.ntenants;
+	for (i = 0; i < n; i++)
+	{
+		const PgovTenant *t = &board.tenants[i];
+
+		tenants[i].in_use = t->in_use;
+		tenants[i].incarnation = t->incarnation;
+		memcpy(tenants[i].name, t->name, NAMEDATALEN);
+		tenants[i].connected = t->connected;
+		tenants[i].waiting = t->waiting;
+		tenants[i].admitted = t->admitted;
+		tenants[i].rejected = t->rejected;
+	}
+	if (owners)
+	{
+		*nowners = 0;
+		for (i = 0; i < board.nslots; i++)
+		{
+			const PgovSlot *s = &board.slots[i];
+
+			if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
+			{
+				owners[*nowners].pid = s->pid;
+				owners[*nowners].tenant = s->tenant;
+				(*nowners)++;
+			}
+		}
+	}
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/* The tenant entries into out[max_tenants]; returns the high-water mark. */
+int
+pgov_board_tenants(PgovTenant *out)
+{
+	int			n;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	n = bs->totals.ntenants;
+	memcpy(out, board.tenants, sizeof(PgovTenant) * n);
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/* The slots held by a backend into out[nslots], with their tenant's name
+ * ("" for none) in names[nslots]; returns how many. */
+int
+pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN])
+{
+	int			n = 0;
+	int			i;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	for (i = 0; i < board.nslots; i++)
+	{
+		const PgovSlot *s = &board.slots[i];
+
+		if (s->pid == 0 || s->state == PGOV_SLOT_FREE)
+			continue;
+		out[n] = *s;
+		if (s->tenant >= 0)
+			memcpy(names[n], board.tenants[s->tenant].name, NAMEDATALEN);
+		else
+			names[n][0] = '\0';
+		n++;
+	}
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/* The server-wide numbers behind pool_governor.health. */
+void
+pgov_board_state(PgovBoardState *st)
+{
+	int			i;
+
+	memset(st, 0, sizeof(*st));
+	LWLockAcquire(bs->lock, LW_SHARED);
+	st->sum_held = bs->totals.sum_held;
+	st->exempt_connected = bs->totals.exempt_connected;
+	st->capacity = pgov_capacity_in_force(&board, pgov_capacity(), pgov_slot_limit());
+	st->reserved_unused = pgov_reserved_unused(&board);
+	st->rejected = bs->totals.rejected_total;
+	st->generation = bs->generation;
+	st->loaded_at = bs->loaded_at;
+	st->worker_pid = bs->worker_pid;
+	st->level = bs->problem_level;
+	strlcpy(st->problem, bs->problem, sizeof(st->problem));
+	for (i = 0; i < bs->totals.ntenants; i++)
+		st->tenants += board.tenants[i].in_use;
+	LWLockRelease(bs->lock);
+}
+
+/* Each tenant's logins over the health window at now: names and sums into
+ * arrays of max_tenants; returns how many tenants. */
+int
+pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums, TimestampTz now)
+{
+	int			n = 0;
+	int			i;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	for (i = 0; i < bs->totals.ntenants; i++)
+	{
+		if (!board.tenants[i].in_use)
+			continue;
+		memcpy(names[n], board.tenants[i].name, NAMEDATALEN);
+		pgov_tenant_recent(&board, i, now, &sums[n]);
+		n++;
+	}
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/* The hook's timing histogram (hist[PGOV_TIMING_BUCKETS]). */
+void
+pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total)
+{
+	int			i;
+
+	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
+		hist[i] = pg_atomic_read_u64(&bs->hook_hist[i]);
+	*logins = pg_atomic_read_u64(&bs->hook_logins);
+	*ns_total = pg_atomic_read_u64(&bs->hook_ns_total);
+}
+
+void
+pgov_board_wakeups(uint64 *woken, uint64 *admitted, uint64 *requeued)
+{
+	*woken = pg_atomic_read_u64(&bs->wakeups);
+	*admitted = pg_atomic_read_u64(&bs->wakeups_admitted);
+	*requeued = pg_atomic_read_u64(&bs->wakeups_requeued);
+}
+
+void
+pgov_board_worker(int *pid, uint64 *ticks, uint64 *loads)
+{
+	LWLockAcquire(bs->lock, LW_SHARED);
+	*pid = bs->worker_pid;
+	LWLockRelease(bs->lock);
+	*ticks = pg_atomic_read_u64(&bs->worker_ticks);
+	*loads = pg_atomic_read_u64(&bs->worker_loads);
+}

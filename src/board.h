@@ -1,0 +1,160 @@
+/*-------------------------------------------------------------------------
+ *
+ * board.h
+ *		The seat board in shared memory (the tenants' counters and queues,
+ *		one slot per backend, the totals: seats.h) and the governor's shared
+ *		bookkeeping beside it (the generation in force, reload tickets, the
+ *		worker handshake, why health is not ok, counters), with every
+ *		operation on them.
+ *
+ * board.c is the only code that touches these fields and the only taker of
+ * the board's lock; seats.c is the pure state machine it drives, and its
+ * only caller.
+ *
+ * Locking protocol
+ * ----------------
+ * The board's lock guards the tenants, the slots, the totals (default
+ * tenant entry included), the generation the board follows, the load
+ * tickets, the worker's pid and PGPROC, the dirty flag, the problem and the
+ * database state.  A login's decision and its counter update are one
+ * EXCLUSIVE hold, which is what makes the quota exact under any burst.
+ * Under it a login does O(1) work but for one walk of PostgreSQL's free
+ * PGPROC list when it is about to wait, and, when a seat is released or a
+ * waiter leaves its queue, the walk of the tenants with waiters that finds
+ * whom to wake (O(tenants with waiters)).  Publication, the views and the
+ * sampler copy arrays under it.
+ *
+ * The generation is written holding both the rules' lock and this one
+ * (rules.h: rules first, then the board), so either is enough to read it;
+ * a login classifies under the rules' lock, then decides under this one,
+ * and starts again if the generation moved in between.
+ *
+ * The timing histogram and the wake-up and worker counters are atomics,
+ * read and written without the lock.
+ *
+ * Nothing under this lock may ereport(ERROR), allocate or read a catalog:
+ * the exit callback that gives a seat back needs it and runs during FATAL
+ * handling.  HaveNFreeProcs() takes ProcStructLock, a spinlock, always the
+ * innermost.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGOV_BOARD_H
+#define PGOV_BOARD_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/lwlock.h"
+
+#include "configuration.h"
+#include "rules.h"
+#include "seats.h"
+
+/*
+ * The time the hook takes for a login that does not wait, as a histogram:
+ * bucket i counts logins decided in under 2^i microseconds, the last one
+ * the rest.
+ */
+#define PGOV_TIMING_BUCKETS 20
+
+/* What the worker found of pool_governor.database (pgov_db_state). */
+typedef enum PgovDbState
+{
+	PGOV_DB_QUERY = -1,			/* only ask */
+	PGOV_DB_UNKNOWN = 0,
+	PGOV_DB_READY,
+	PGOV_DB_MISSING
+} PgovDbState;
+
+/* A tenant's numbers as the sampler and the views copy them. */
+typedef struct PgovTenantCounts
+{
+	bool		in_use;
+	uint32		incarnation;
+	char		name[NAMEDATALEN];
+	int			connected;
+	int			waiting;
+	int64		admitted;
+	int64		rejected;
+} PgovTenantCounts;
+
+/* A governed session's slot: whose, and in which tenant. */
+typedef struct PgovSlotOwner
+{
+	int			pid;
+	int			tenant;
+} PgovSlotOwner;
+
+/* The server-wide numbers behind pool_governor.health. */
+typedef struct PgovBoardState
+{
+	int			sum_held;
+	int			exempt_connected;
+	int			capacity;		/* in force */
+	int			reserved_unused;
+	int			tenants;
+	int64		rejected;
+	uint64		generation;
+	TimestampTz loaded_at;
+	int			worker_pid;
+	PgovProblemLevel level;
+	char		problem[PGOV_PROBLEM_LEN];
+} PgovBoardState;
+
+/* Shared memory */
+extern Size pgov_board_shmem_size(void);
+extern void pgov_board_attach(void *base, LWLock *lock, bool init);
+extern void pgov_board_restore(void);
+extern bool pgov_attached(void);
+extern int	pgov_board_nslots(void);
+
+/* Logins (the hook and its exit callback) */
+extern void pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
+							  bool ordinary);
+extern bool pgov_login_decide(int slotno, const PgovWho *who,
+							  const PgovPlace *place, TimestampTz entered,
+							  TimestampTz deadline_cap, PgovVerdict *v);
+extern void pgov_login_release(int slotno, int pid);
+extern void pgov_count_wakeup(bool admitted);
+extern void pgov_timing_record(uint64 ns);
+extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
+
+/* The worker */
+extern uint64 pgov_publish(const PgovConfig *cfg);
+extern void pgov_sync_sessions(bool adopt);
+extern void pgov_reconcile(void);
+extern void pgov_wake_waiters(void);
+extern TimestampTz pgov_turn_ends(void);
+extern bool pgov_set_problem(PgovProblemLevel level, const char *problem);
+extern uint64 pgov_load_begin(void);
+extern void pgov_load_end(uint64 ticket, bool ok, const char *problem);
+extern int	pgov_db_state(PgovDbState note);
+extern void pgov_worker_attach(void);
+extern void pgov_worker_detach(void);
+extern bool pgov_take_dirty(void);
+extern void pgov_worker_progress(bool tick, bool load);
+
+/* Anyone */
+extern uint64 pgov_generation(void);
+extern uint64 pgov_request_load(void);
+extern bool pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok,
+						   char *problem, uint64 *generation);
+extern void pgov_wake_worker(void);
+extern bool pgov_reset_stats(const char *tenant);
+
+/* Copies for the views and the sampler */
+extern int	pgov_board_counts(PgovTenantCounts *tenants, PgovSlotOwner *owners,
+							  int *nowners);
+extern int	pgov_board_tenants(PgovTenant *out);
+extern int	pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN]);
+extern void pgov_board_state(PgovBoardState *st);
+extern int	pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums,
+							  TimestampTz now);
+extern void pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total);
+extern void pgov_board_wakeups(uint64 *woken, uint64 *admitted,
+							   uint64 *requeued);
+extern void pgov_board_worker(int *pid, uint64 *ticks, uint64 *loads);
+extern const char *pgov_slot_state_name(PgovSlotState state);
+
+#endif							/* PGOV_BOARD_H */

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * configuration.h
+ *		A configuration as the governor holds it outside shared memory: read
+ *		from the tables (config.c) or the snapshot file (snapshot.c), fitted
+ *		to the server as it is now, then published (board.c).  No SQL here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGOV_CONFIGURATION_H
+#define PGOV_CONFIGURATION_H
+
+#include "postgres.h"
+
+#include "policy.h"
+
+/* Why health is not ok, beyond what the tenants' counters say. */
+typedef enum PgovProblemLevel
+{
+	PGOV_PROBLEM_NONE = 0,
+	PGOV_PROBLEM_WARNING,		/* the tables were refused; last good in force */
+	PGOV_PROBLEM_CRITICAL		/* what is enforced is not what was written */
+} PgovProblemLevel;
+
+#define PGOV_PROBLEM_LEN 256
+
+typedef struct PgovConfig
+{
+	int			ntenants;
+	PgovTenantDef *tenants;		/* sorted by name */
+	int			nrules;
+	PgovRule   *rules;			/* sorted; tenant = index in tenants */
+	char		default_tenant[NAMEDATALEN];
+	int			capacity;		/* what it was validated against */
+} PgovConfig;
+
+extern int	pgov_capacity(void);
+extern int	pgov_slot_limit(void);
+extern int	pgov_tenant_entries_for(const PgovConfig *cfg);
+extern PgovProblemLevel pgov_fit_config(PgovConfig *cfg, char *why,
+										size_t len);
+
+#endif							/* PGOV_CONFIGURATION_H */
