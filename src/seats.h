@@ -6,9 +6,11 @@
  *
  * Like policy.h, nothing here includes a PostgreSQL header: the unit tests
  * drive this code against a reference model.  The arrays live in shared
- * memory; board.c is the only caller, always holding the board's lock
- * EXCLUSIVE (SHARED for the read-only helpers), so every field below is
- * protected by that lock unless said otherwise.
+ * memory; board.c is the only caller of every function that is given a
+ * board, always holding the board's lock EXCLUSIVE (SHARED for the
+ * read-only helpers), so every field below is protected by that lock unless
+ * said otherwise.  (pgov_tenant_entries_needed looks at definitions only,
+ * no board: the configuration model asks it too.)
  *
  * A slot's life:
  *
