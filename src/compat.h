@@ -22,6 +22,13 @@
 #error "pool_governor needs PostgreSQL 15 or later"
 #endif
 
+/* get_database_name() moved from commands/dbcommands.h to lsyscache.h in 19 */
+#if PG_VERSION_NUM >= 190000
+#include "utils/lsyscache.h"
+#else
+#include "commands/dbcommands.h"
+#endif
+
 /*
  * The max_connections slots PostgreSQL keeps from ordinary roles:
  * superuser_reserved_connections, and from 16 on reserved_connections too.
@@ -103,7 +110,7 @@ pgov_seat_wait_event(void)
 
 /* The module's magic block: from 18 on it names the module and version. */
 #if PG_VERSION_NUM >= 180000
-#define PGOV_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "pool_governor", .version = "1.2")
+#define PGOV_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "pool_governor", .version = "1.3")
 #else
 #define PGOV_MODULE_MAGIC PG_MODULE_MAGIC
 #endif

@@ -18,7 +18,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_auth_members.h"
-#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/catcache.h"

@@ -86,9 +86,11 @@ $waiter->finish;
 SKIP:
 {
 	skip 'PG_MODULE_MAGIC_EXT arrived in 18', 1 if $major < 18;
+	my ($default) = slurp_file(($ENV{TESTDIR} // '.') . '/pool_governor.control')
+	  =~ /^default_version = '([^']+)'/m;
 	is($node->safe_psql('postgres',
 			"SELECT module_name || ' ' || version FROM pg_get_loaded_modules() WHERE file_name = 'pool_governor.so'"),
-		'pool_governor 1.2', 'the module names itself and its version');
+		"pool_governor $default", 'the module names itself and the version the control file installs');
 }
 $node->stop;
 done_testing();
