@@ -900,12 +900,24 @@ pgov_worker_detach(void)
 	LWLockRelease(bs->lock);
 }
 
-/* The worker: is a load asked for?  Clears the commit flag. */
+/*
+ * The worker: is a load asked for?  Clears the commit flag.  The worker
+ * also wakes for every waiter woken (to watch its turn), so the usual
+ * answer, "no", is read under a SHARED hold: the EXCLUSIVE one that logins
+ * wait for is taken only when there is a flag to clear.
+ */
 bool
 pgov_take_dirty(void)
 {
 	bool		pending;
+	bool		dirty;
 
+	LWLockAcquire(bs->lock, LW_SHARED);
+	pending = load_pending();
+	dirty = bs->config_dirty;
+	LWLockRelease(bs->lock);
+	if (!dirty)
+		return pending;
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 	pending = load_pending();
 	bs->config_dirty = false;
