@@ -41,8 +41,8 @@ oid_cmp(const void *a, const void *b)
  * +group rules match against (pg_hba.conf's +group, and PostgreSQL's
  * is_member_of_role_nosuper).  Reads pg_auth_members.
  */
-void
-pgov_role_groups(Oid roleid, PgovGroups *groups)
+static void
+role_groups(Oid roleid, PgovGroups *groups)
 {
 	List	   *roles = list_make1_oid(roleid);
 	ListCell   *lc;
@@ -172,6 +172,6 @@ pgov_classify_with_groups(const PgovWho *who, PgovGroups *groups,
 	if (fn(who, groups, arg))
 		return;
 	if (!groups->computed)
-		pgov_role_groups(who->roleid, groups);
+		role_groups(who->roleid, groups);
 	(void) fn(who, groups, arg);
 }

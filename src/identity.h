@@ -46,7 +46,6 @@ typedef bool (*PgovClassifyFn) (const PgovWho *who, const PgovGroups *groups,
 extern void pgov_who_from_port(Port *port, PgovWho *who);
 extern void pgov_who_from_backend(PgBackendStatus *be, PgovWho *who);
 extern bool pgov_who_is_exempt(const PgovWho *who, bool walsender);
-extern void pgov_role_groups(Oid roleid, PgovGroups *groups);
 extern void pgov_groups_free(PgovGroups *groups);
 extern void pgov_login_of(const PgovWho *who, const PgovGroups *groups,
 						  PgovLogin *login);
