@@ -9,6 +9,7 @@ OBJS = \
 	src/board.o \
 	src/config.o \
 	src/configuration.o \
+	src/drain.o \
 	src/events.o \
 	src/history.o \
 	src/identity.o \
@@ -22,7 +23,7 @@ OBJS = \
 	src/worker.o
 EXTENSION = pool_governor
 DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql \
-	pool_governor--1.2--1.3.sql
+	pool_governor--1.2--1.3.sql pool_governor--1.3--1.4.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing

@@ -111,3 +111,21 @@ INSERT INTO pool_governor.rules (tenant, application_name) VALUES ('shop', 'cafÃ
 -- allowed, with a warning: any role can send that name.
 INSERT INTO pool_governor.rules (priority, tenant, application_name) VALUES (90, 'shop', 'shop-web*');
 DELETE FROM pool_governor.rules WHERE application_name = 'shop-web*';
+
+-- Fair share and drain: a weight from 1 to 1000, a known drain, a grace
+-- that is not negative; each refused with the loader's words, nothing
+-- changed.
+UPDATE pool_governor.tenants SET weight = 0 WHERE name = 'shop';
+UPDATE pool_governor.tenants SET weight = 1001 WHERE name = 'shop';
+UPDATE pool_governor.tenants SET drain = 'kill' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET drain_grace = '-1 s' WHERE name = 'shop';
+SELECT tenant, weight, drain, drain_grace, drained FROM pool_governor.tenant_status
+WHERE tenant = 'shop';
+-- the founding case's shop weighs 3 against reporting's 1, and is drained
+UPDATE pool_governor.tenants SET weight = 3, drain = 'idle', drain_grace = '10 s'
+WHERE name = 'shop';
+SELECT pool_governor.reload() > 0 AS published;
+SELECT tenant, weight, drain, drain_grace, drained, above_cap_since FROM pool_governor.tenant_status
+WHERE tenant IN ('shop', 'reporting') ORDER BY tenant;
+UPDATE pool_governor.tenants SET weight = 1, drain = 'natural', drain_grace = '30 s'
+WHERE name = 'shop';

@@ -122,6 +122,16 @@ refuse(const PgovVerdict *v)
 					 errhint("Raise max_waiting or wait_timeout of tenant \"%s\" in pool_governor.tenants to let more logins wait, or raise its max_connections.",
 							 v->tenant)));
 			break;
+		case PGOV_REFUSE_SHARE:
+			ereport(FATAL,
+					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					 errmsg("the free connection seats go to other tenants' waiting logins first"),
+					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved, weight %d); the %d free shared seats go to waiting logins of tenants holding fewer shared seats per weight%s.",
+							   v->tenant, v->connected, cap, v->reserved,
+							   v->weight, v->capacity - v->sum_held, waited),
+					 errhint("Raise max_waiting or wait_timeout of tenant \"%s\" in pool_governor.tenants to let its logins wait their turn, raise its weight, or raise its reserved_connections.",
+							 v->tenant)));
+			break;
 		default:
 			ereport(FATAL,
 					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),

@@ -412,6 +412,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 					   "monitor mode: would refuse (%s), %d connected",
 					   v->decision == PGOV_REFUSE_CAP ? "tenant at its cap" :
 					   v->decision == PGOV_REFUSE_QUEUE ? "earlier logins waiting" :
+					   v->decision == PGOV_REFUSE_SHARE ? "free seats due to other tenants first" :
 					   "no shared seat free", v->connected);
 	if (v->outcome == PGOV_SEAT_REFUSED)
 		pgov_event_add(v->timed_out ? PGOV_EV_WAIT_TIMEOUT : PGOV_EV_REFUSED,
@@ -758,6 +759,85 @@ pgov_reconcile(void)
 						   &out.who, "process %d exited without returning its seat", pid);
 		}
 	}
+}
+
+/*
+ * The drain pass's look at the board: the tenants whose drain is due
+ * (pgov_seat_drain_due; their names to names[]) and the governed sessions
+ * of each that are not already being ended, to sessions[] (*nsessions).
+ * due and names have room for pgov_max_tenants, sessions for every slot:
+ * the caller allocates them before, nothing is allocated under the lock.
+ * The excess of each tenant already counts the sessions asked to end.
+ */
+int
+pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
+					 char (*names)[NAMEDATALEN], PgovDrainSession *sessions,
+					 int *nsessions)
+{
+	int			ndue;
+	int			i;
+	int			d;
+
+	*nsessions = 0;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	ndue = pgov_seat_drain_due(&board, (int64) now, due, pgov_max_tenants);
+	for (d = 0; d < ndue; d++)
+		memcpy(names[d], board.tenants[due[d].tenant].name, NAMEDATALEN);
+	for (i = 0; i < board.nslots && ndue > 0; i++)
+	{
+		PgovSlot   *s = &board.slots[i];
+
+		if (s->state != PGOV_SLOT_GOVERNED)
+			continue;
+		for (d = 0; d < ndue; d++)
+			if (due[d].tenant == s->tenant)
+				break;
+		if (d == ndue)
+			continue;
+		if (s->ending)
+		{
+			due[d].excess--;
+			continue;
+		}
+		sessions[*nsessions].slot = i;
+		sessions[*nsessions].pid = s->pid;
+		sessions[*nsessions].entered_at = s->entered_at;
+		sessions[*nsessions].due = d;
+		sessions[*nsessions].who = s->who;
+		(*nsessions)++;
+	}
+	LWLockRelease(bs->lock);
+	return ndue;
+}
+
+/*
+ * Marks a session as being ended by the drain, if its slot still holds it
+ * as a governed session of the same tenant: false if not (it left, or
+ * moved).  A marked session no longer counts toward its tenant's excess.
+ */
+bool
+pgov_board_drain_mark(const PgovDrainSession *session, const PgovDrainDue *due)
+{
+	PgovSlot   *s = &board.slots[session->slot];
+	bool		ok;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	ok = s->pid == session->pid && s->entered_at == session->entered_at &&
+		s->state == PGOV_SLOT_GOVERNED && s->tenant == due->tenant &&
+		board.tenants[due->tenant].incarnation == due->incarnation &&
+		!s->ending;
+	if (ok)
+		s->ending = true;
+	LWLockRelease(bs->lock);
+	return ok;
+}
+
+void
+pgov_board_count_drained(const PgovDrainDue *due, int n)
+{
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	pgov_seat_count_drained(&board, due->tenant, due->incarnation, n);
+	LWLockRelease(bs->lock);
 }
 
 /*

@@ -102,6 +102,16 @@ typedef struct PgovBoardState
 	char		problem[PGOV_PROBLEM_LEN];
 } PgovBoardState;
 
+/* A governed session of a tenant whose drain is due (pgov_board_drain_due). */
+typedef struct PgovDrainSession
+{
+	int			slot;
+	int			pid;
+	TimestampTz entered_at;
+	int			due;			/* index into the due tenants */
+	PgovWho		who;
+} PgovDrainSession;
+
 /* Shared memory */
 extern Size pgov_board_shmem_size(void);
 extern void pgov_board_attach(void *base, LWLock *lock, bool init);
@@ -134,6 +144,13 @@ extern void pgov_worker_attach(void);
 extern void pgov_worker_detach(void);
 extern bool pgov_take_dirty(void);
 extern void pgov_worker_progress(bool tick, bool load);
+extern int	pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
+								 char (*names)[NAMEDATALEN],
+								 PgovDrainSession *sessions, int *nsessions);
+extern bool pgov_board_drain_mark(const PgovDrainSession *session,
+								  const PgovDrainDue *due);
+extern void pgov_board_count_drained(const PgovDrainDue *due, int n);
+extern void pgov_drain_idle(void);
 
 /* Anyone */
 extern uint64 pgov_generation(void);

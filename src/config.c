@@ -83,7 +83,14 @@ static const ColumnSpec tenant_columns[] = {
 	{"reserved_connections", INT4OID},
 	{"max_waiting", INT4OID},
 	{"wait_timeout", INTERVALOID},
+	{"weight", INT4OID},		/* since 1.4 */
+	{"drain", TEXTOID},
+	{"drain_grace", INTERVALOID},
 };
+
+/* The columns of tenants before 1.4 (the library is newer than the SQL
+ * objects until ALTER EXTENSION ... UPDATE). */
+#define TENANT_COLUMNS_1_3 5
 
 static const ColumnSpec rule_columns[] = {
 	{"id", INT8OID},
@@ -119,7 +126,8 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 		case PGOV_NEGATIVE_VALUE:
 			snprintf(out->msg, sizeof(out->msg),
 					 "%s of tenant \"%s\" must not be negative", p->field, p->tenant);
-			if (strcmp(p->field, "wait_timeout") == 0)
+			if (strcmp(p->field, "wait_timeout") == 0 ||
+				strcmp(p->field, "drain_grace") == 0)
 				snprintf(out->detail, sizeof(out->detail),
 						 "The value given is %lld ms.", value);
 			else
@@ -221,6 +229,21 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 					 "Waits are counted in milliseconds: a shorter wait_timeout would mean that no login waits.");
 			snprintf(out->hint, sizeof(out->hint),
 					 "Set wait_timeout to 0 for no wait, or to 1 ms or more.");
+			break;
+		case PGOV_BAD_WEIGHT:
+			snprintf(out->msg, sizeof(out->msg),
+					 "weight of tenant \"%s\" must be between %d and %d",
+					 p->tenant, PGOV_WEIGHT_MIN, PGOV_WEIGHT_MAX);
+			snprintf(out->detail, sizeof(out->detail),
+					 "The value given is %lld.", value);
+			snprintf(out->hint, sizeof(out->hint),
+					 "When tenants wait for shared seats, each gets them in proportion to its weight.");
+			break;
+		case PGOV_BAD_DRAIN:
+			snprintf(out->msg, sizeof(out->msg),
+					 "invalid drain \"%s\" for tenant \"%s\"", p->text, p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "drain is 'natural' (sessions above the cap end when their clients disconnect) or 'idle' (the worker ends idle ones above the cap after drain_grace).");
 			break;
 		case PGOV_MISSING_VALUE:
 			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
@@ -337,8 +360,29 @@ interval_positive(const Interval *iv)
 }
 
 static const char *tenants_query =
+"SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
+"weight, drain, drain_grace "
+"FROM pool_governor.tenants";
+static const char *tenants_query_1_3 =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout "
 "FROM pool_governor.tenants";
+
+/* Has pool_governor.tenants the columns of 1.4 (weight, drain)? */
+static bool
+tenants_have_share_columns(void)
+{
+	static const char *q =
+	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute "
+	"WHERE attrelid OPERATOR(pg_catalog.=) 'pool_governor.tenants'::pg_catalog.regclass "
+	"AND attname OPERATOR(pg_catalog.=) ANY ('{weight,drain,drain_grace}'::pg_catalog.name[]) "
+	"AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped";
+	bool		isnull;
+
+	if (SPI_execute(q, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the columns of pool_governor.tenants");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull)) == 3;
+}
 static const char *rules_query =
 "SELECT id, priority, tenant, role_name, database_name, application_name, client_addr "
 "FROM pool_governor.rules";
@@ -353,15 +397,18 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 {
 	TupleDesc	desc;
 	uint64		i;
+	bool		share;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->capacity = pgov_capacity();
 	strlcpy(cfg->default_tenant, pgov_default_tenant, NAMEDATALEN);
 
-	if (SPI_execute(tenants_query, true, 0) != SPI_OK_SELECT)
+	share = tenants_have_share_columns();
+	if (SPI_execute(share ? tenants_query : tenants_query_1_3, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.tenants");
 	desc = SPI_tuptable->tupdesc;
-	if (!check_columns(desc, "tenants", tenant_columns, lengthof(tenant_columns), p))
+	if (!check_columns(desc, "tenants", tenant_columns,
+					   share ? lengthof(tenant_columns) : TENANT_COLUMNS_1_3, p))
 		return false;
 	cfg->ntenants = (int) SPI_processed;
 	cfg->tenants = MemoryContextAllocZero(mcxt, sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
@@ -370,6 +417,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		PgovTenantDef *t = &cfg->tenants[i];
 		char	   *name = SPI_getvalue(tup, desc, 1);
+		char	   *drain;
 		bool		isnull;
 		Datum		d;
 
@@ -397,6 +445,28 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
 		if (t->wait_timeout_ms == 0 && interval_positive(DatumGetIntervalP(d)))
 			return set_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
+		if (!share)
+		{
+			t->weight = 1;
+			t->drain = PGOV_DRAIN_NATURAL;
+			t->drain_grace_ms = 30000;
+			continue;
+		}
+		if (!get_int4(tup, desc, 6, &t->weight))
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "weight", NULL);
+		drain = SPI_getvalue(tup, desc, 7);
+		if (drain == NULL)
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "drain", NULL);
+		if (strcmp(drain, "natural") == 0)
+			t->drain = PGOV_DRAIN_NATURAL;
+		else if (strcmp(drain, "idle") == 0)
+			t->drain = PGOV_DRAIN_IDLE;
+		else
+			return set_problem(p, PGOV_BAD_DRAIN, t->name, "drain", drain);
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		if (isnull)
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "drain_grace", NULL);
+		t->drain_grace_ms = interval_ms(DatumGetIntervalP(d));
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 

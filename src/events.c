@@ -120,6 +120,8 @@ pgov_event_kind_name(PgovEventKind kind)
 			return "wait abandoned";
 		case PGOV_EV_ADOPTED:
 			return "sessions adopted";
+		case PGOV_EV_DRAINED:
+			return "idle session ended";
 	}
 	return "unknown";
 }

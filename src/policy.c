@@ -539,6 +539,21 @@ pgov_decide(int connected, int max_connections, int reserved, int sum_held,
 }
 
 bool
+pgov_share_before(const PgovShareKey *a, const PgovShareKey *b)
+{
+	int64_t		wa = a->weight > 0 ? a->weight : 1;
+	int64_t		wb = b->weight > 0 ? b->weight : 1;
+	int64_t		l = (int64_t) a->held * wb;
+	int64_t		r = (int64_t) b->held * wa;
+
+	if (l != r)
+		return l < r;
+	if (a->since != b->since)
+		return a->since < b->since;
+	return a->order < b->order;
+}
+
+bool
 pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p)
 {
 	size_t		len = strlen(t->name);
@@ -564,6 +579,14 @@ pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p
 	if (t->wait_timeout_ms > max_wait_ms)
 		return problem(p, PGOV_WAIT_TOO_LONG, t->name, 0, "wait_timeout",
 					   t->wait_timeout_ms, max_wait_ms);
+	if (t->weight < PGOV_WEIGHT_MIN || t->weight > PGOV_WEIGHT_MAX)
+		return problem(p, PGOV_BAD_WEIGHT, t->name, 0, "weight", t->weight,
+					   PGOV_WEIGHT_MAX);
+	if (t->drain != PGOV_DRAIN_NATURAL && t->drain != PGOV_DRAIN_IDLE)
+		return problem(p, PGOV_BAD_DRAIN, t->name, 0, "drain", t->drain, 0);
+	if (t->drain_grace_ms < 0)
+		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "drain_grace",
+					   t->drain_grace_ms, 0);
 	if (t->max_connections != PGOV_NO_CAP &&
 		t->reserved_connections > t->max_connections)
 		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,

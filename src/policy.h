@@ -31,6 +31,18 @@ typedef struct PgovCidr
 	uint8_t		addr[16];		/* network byte order; 4 bytes used for v4 */
 } PgovCidr;
 
+/* Weights of the fair hand-off of shared seats (tenants.weight). */
+#define PGOV_WEIGHT_MIN 1
+#define PGOV_WEIGHT_MAX 1000
+
+/* What happens to a tenant's sessions above its cap (tenants.drain). */
+typedef enum PgovDrain
+{
+	PGOV_DRAIN_NATURAL = 0,		/* they leave when they disconnect */
+	PGOV_DRAIN_IDLE				/* the worker ends idle ones, longest idle
+								 * first, after drain_grace above the cap */
+} PgovDrain;
+
 /* One tenant as configured (a row of pool_governor.tenants). */
 typedef struct PgovTenantDef
 {
@@ -39,6 +51,9 @@ typedef struct PgovTenantDef
 	int			reserved_connections;
 	int			max_waiting;
 	int64_t		wait_timeout_ms;
+	int32_t		weight;			/* 1..1000; 0 (a zeroed entry) counts as 1 */
+	int32_t		drain;			/* PgovDrain */
+	int64_t		drain_grace_ms;
 } PgovTenantDef;
 
 /* One classification rule (a row of pool_governor.rules); NULL = "" + flag */
@@ -112,9 +127,12 @@ typedef enum PgovDecision
 	PGOV_ADMIT,
 	PGOV_REFUSE_CAP,			/* the tenant is at its own cap */
 	PGOV_REFUSE_CAPACITY,		/* no shared seat is left for it */
-	PGOV_REFUSE_QUEUE			/* a seat is free, but earlier logins of the
+	PGOV_REFUSE_QUEUE,			/* a seat is free, but earlier logins of the
 								 * tenant are waiting for it (first come,
 								 * first served) */
+	PGOV_REFUSE_SHARE			/* the free shared seats go to waiting logins
+								 * of tenants holding fewer shared seats per
+								 * weight (fair share) */
 } PgovDecision;
 
 /* What is wrong with a configuration; PGOV_OK when nothing is. */
@@ -136,7 +154,9 @@ typedef enum PgovProblemCode
 	PGOV_NON_ASCII_GLOB,
 	PGOV_MISSING_VALUE,
 	PGOV_BAD_COLUMN,
-	PGOV_WAIT_TOO_SHORT
+	PGOV_WAIT_TOO_SHORT,
+	PGOV_BAD_WEIGHT,
+	PGOV_BAD_DRAIN
 } PgovProblemCode;
 
 typedef struct PgovProblem
@@ -175,6 +195,23 @@ extern int	pgov_held(int connected, int reserved);
 extern PgovDecision pgov_decide(int connected, int max_connections,
 								int reserved, int sum_held, int capacity,
 								int waiters_ahead);
+
+/*
+ * Who takes the next free shared seat: each login that wants one stands as
+ * its tenant's shared seats held (max(0, connected - reserved), counting
+ * the seats handed before it), its tenant's weight, and when it began
+ * waiting.  The lowest held / weight goes first, then the oldest login;
+ * order (its slot) settles the rest, so no two keys are equal.
+ */
+typedef struct PgovShareKey
+{
+	int			held;
+	int			weight;
+	int64_t		since;
+	int			order;
+} PgovShareKey;
+
+extern bool pgov_share_before(const PgovShareKey *a, const PgovShareKey *b);
 
 /* --- validation --- */
 extern bool pgov_validate_tenant(const PgovTenantDef *t,

@@ -24,6 +24,33 @@ held(const PgovTenant *t)
 	return pgov_held(t->connected, t->reserved_connections);
 }
 
+/* Is t above its cap?  (Only publications and reclassifications put it
+ * there: a login is never admitted past the cap.) */
+static bool
+above_cap(const PgovTenant *t)
+{
+	return t->max_connections != PGOV_NO_CAP &&
+		t->connected > t->max_connections;
+}
+
+/* Notes when each tenant went above its cap, and forgets it when it is
+ * back at or below. */
+static void
+note_above_cap(PgovBoard *b, int64_t now)
+{
+	int			i;
+
+	for (i = 0; i < b->totals->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		if (!t->in_use || !above_cap(t))
+			t->above_cap_since = 0;
+		else if (t->above_cap_since == 0)
+			t->above_cap_since = now;
+	}
+}
+
 /* Moves a tenant's connected count, keeping the totals and its peak. */
 static void
 tenant_count(PgovBoard *b, PgovTenant *t, int delta, int64_t now)
@@ -214,6 +241,17 @@ turn_passed(const PgovSlot *s, int64_t now)
 	return s->woken && now - s->woken_at >= PGOV_TURN_US;
 }
 
+/* The first waiter from slot k on (along its queue) whose turn has not
+ * passed, or -1. */
+static int
+in_turn_from(const PgovBoard *b, int k, int64_t now)
+{
+	for (; k >= 0; k = b->slots[k].wait_next)
+		if (!turn_passed(&b->slots[k], now))
+			return k;
+	return -1;
+}
+
 /*
  * The first waiter of t whose turn has not passed, or -1: the one that
  * takes the tenant's next seat.  Usually the head; a head that was woken
@@ -223,25 +261,124 @@ turn_passed(const PgovSlot *s, int64_t now)
 static int
 next_in_turn(const PgovBoard *b, const PgovTenant *t, int64_t now)
 {
-	int			i;
+	return in_turn_from(b, t->wait_head, now);
+}
 
-	for (i = t->wait_head; i >= 0; i = b->slots[i].wait_next)
-		if (!turn_passed(&b->slots[i], now))
-			return i;
-	return -1;
+static int
+weight_of(const PgovTenant *t)
+{
+	return t->weight > 0 ? t->weight : 1;
+}
+
+/* Shared seats a tenant holds: those above its reserve. */
+static int
+shared_held(const PgovTenant *t)
+{
+	return t->connected > t->reserved_connections ?
+		t->connected - t->reserved_connections : 0;
 }
 
 /*
- * The waiters to wake because they can take a seat now: in each tenant's
- * queue that pgov_decide() would admit, the first waiter whose turn has not
- * passed (next_in_turn), never more of those that need a shared seat than
- * there are shared seats free (one below its tenant's reserve needs none).
- * Nobody else is woken: a released seat wakes one waiter, not every waiter
- * of every tenant.  With mark, a waiter already woken and still in its turn
- * is not woken again (its wake-up is on the way), and those returned are
- * marked woken at now; without, the board is only read.  At most max slots
- * are written to slots[]; returns how many.  O(tenants with waiters), plus
- * the waiters passed over.
+ * The first of t's waiters in turn that needs a shared seat (those before
+ * it take the tenant's unused reserved seats), or -1; *room is how many of
+ * its waiters, from that one on, its cap leaves room for.
+ */
+static int
+first_shared_waiter(const PgovBoard *b, const PgovTenant *t, int64_t now,
+					int *room)
+{
+	int			skip = t->reserved_connections - t->connected;
+	int			w = next_in_turn(b, t, now);
+
+	*room = t->max_connections == PGOV_NO_CAP ? b->nslots :
+		t->max_connections - t->connected;
+	if (skip > 0)
+	{
+		*room -= skip;
+		while (w >= 0 && skip-- > 0)
+			w = in_turn_from(b, b->slots[w].wait_next, now);
+	}
+	return *room > 0 ? w : -1;
+}
+
+static void
+share_key(const PgovBoard *b, const PgovTenant *t, int handed, int slotno,
+		  PgovShareKey *key)
+{
+	key->held = shared_held(t) + handed;
+	key->weight = weight_of(t);
+	key->since = b->slots[slotno].entered_at;
+	key->order = slotno;
+}
+
+/*
+ * Fair share: how many of the free shared seats go to waiters of tenants
+ * other than tenant before a login with key (pgov_share_before), counting
+ * no further than limit.  A tenant's successive waiters stand at one more
+ * seat held each, so each queue is walked only while it comes first.
+ * O(tenants with waiters + limit).
+ */
+static int
+seats_handed_before(const PgovBoard *b, int tenant, const PgovShareKey *key,
+					int limit, int64_t now)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = b->totals->wq_head; i >= 0 && n < limit; i = b->tenants[i].wq_next)
+	{
+		const PgovTenant *x = &b->tenants[i];
+		int			room;
+		int			w;
+		int			k;
+
+		if (i == tenant)
+			continue;
+		w = first_shared_waiter(b, x, now, &room);
+		for (k = 0; w >= 0 && k < room && n < limit; k++)
+		{
+			PgovShareKey c;
+
+			share_key(b, x, k, w, &c);
+			if (!pgov_share_before(&c, key))
+				break;
+			n++;
+			w = in_turn_from(b, b->slots[w].wait_next, now);
+		}
+	}
+	return n;
+}
+
+/* Adds slot w to the wake set, unless (with mark) its wake-up is already
+ * on the way. */
+static void
+wake_one(PgovBoard *b, int w, bool mark, int64_t now, int *slots, int max,
+		 int *n)
+{
+	if (*n >= max || (mark && b->slots[w].woken))
+		return;
+	if (mark)
+	{
+		b->slots[w].woken = true;
+		b->slots[w].woken_at = now;
+	}
+	slots[(*n)++] = w;
+}
+
+/*
+ * The waiters to wake because they can take a seat now: the first waiter
+ * in turn (next_in_turn) of each tenant below its reserve and below its
+ * cap; then the free shared seats are handed out one at a time, as
+ * pgov_seat_decide() hands them, each to the waiter of lowest shared seats
+ * held per weight (fair share), and the first waiter of each tenant that
+ * gets one is woken.  Nobody else is: a released seat wakes one waiter,
+ * not every waiter of every tenant, and a woken waiter is one that will be
+ * admitted.  With mark, a waiter already woken and still in its turn is not
+ * woken again (its wake-up is on the way), and those returned are marked
+ * woken at now; without, only the tenants' scratch fields are written.  At
+ * most max slots are written to slots[]; returns how many.
+ * O(tenants with waiters) per free shared seat handed, stopping once every
+ * queue's first waiter has one.
  */
 int
 pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
@@ -249,33 +386,63 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 {
 	int			shared_free = capacity - b->totals->sum_held;
 	int			n = 0;
+	int			waiting_for_one = 0;
 	int			i;
 
-	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
+	for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
 	{
-		const PgovTenant *t = &b->tenants[i];
+		PgovTenant *t = &b->tenants[i];
+		int			room;
 		int			w;
 
-		if (pgov_decide(t->connected, t->max_connections,
-						t->reserved_connections, b->totals->sum_held,
-						capacity, 0) != PGOV_ADMIT)
-			continue;
-		if ((w = next_in_turn(b, t, now)) < 0)
-			continue;
-		if (t->connected >= t->reserved_connections)
+		t->share_given = 0;
+		t->share_next = first_shared_waiter(b, t, now, &room);
+		if (t->connected < t->reserved_connections)
 		{
-			if (shared_free <= 0)
+			/* its first waiter takes a reserved seat */
+			if (t->max_connections == PGOV_NO_CAP ||
+				t->connected < t->max_connections)
+			{
+				if ((w = next_in_turn(b, t, now)) >= 0)
+					wake_one(b, w, mark, now, slots, max, &n);
+			}
+		}
+		else if (t->share_next >= 0)
+			waiting_for_one++;
+	}
+
+	while (shared_free-- > 0 && waiting_for_one > 0)
+	{
+		PgovTenant *best = NULL;
+		PgovShareKey best_key;
+		int			room;
+
+		for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
+		{
+			PgovTenant *t = &b->tenants[i];
+			PgovShareKey key;
+
+			if (t->share_next < 0)
 				continue;
-			shared_free--;
+			share_key(b, t, t->share_given, t->share_next, &key);
+			if (best == NULL || pgov_share_before(&key, &best_key))
+			{
+				best = t;
+				best_key = key;
+			}
 		}
-		if (mark && b->slots[w].woken)
-			continue;			/* its wake-up is on the way */
-		if (mark)
+		if (best == NULL)
+			break;
+		if (best->share_given == 0 &&
+			best->connected >= best->reserved_connections)
 		{
-			b->slots[w].woken = true;
-			b->slots[w].woken_at = now;
+			wake_one(b, best->share_next, mark, now, slots, max, &n);
+			waiting_for_one--;
 		}
-		slots[n++] = w;
+		best->share_given++;
+		(void) first_shared_waiter(b, best, now, &room);
+		best->share_next = best->share_given < room ?
+			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
 	}
 	return n;
 }
@@ -338,6 +505,7 @@ pgov_seat_claim(PgovBoard *b, int slotno, int pid, const PgovWho *who,
 	s->admitted_at = 0;
 	s->deadline = 0;
 	s->waited_ms = 0;
+	s->ending = false;
 	s->wait_prev = s->wait_next = -1;
 	s->who = *who;
 	return stale;
@@ -364,6 +532,7 @@ verdict_numbers(const PgovBoard *b, const PgovTenant *t, int capacity,
 	v->connected = t->connected;
 	v->max_connections = t->max_connections;
 	v->reserved = t->reserved_connections;
+	v->weight = weight_of(t);
 	v->waiting = t->waiting;
 	v->sum_held = b->totals->sum_held;
 	v->capacity = capacity;
@@ -415,6 +584,25 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	v->decision = pgov_decide(t->connected, t->max_connections,
 							  t->reserved_connections, b->totals->sum_held,
 							  capacity, ahead);
+
+	/*
+	 * Fair share: a login that needs a shared seat takes one only if the
+	 * free ones are not all due, first, to waiters of tenants holding fewer
+	 * shared seats per weight (or as many, and waiting since earlier).
+	 * When nobody else waits this costs nothing.
+	 */
+	if (v->decision == PGOV_ADMIT &&
+		t->connected >= t->reserved_connections &&
+		b->totals->wq_head >= 0)
+	{
+		int			shared_free = capacity - b->totals->sum_held;
+		PgovShareKey key;
+
+		share_key(b, t, 0, slotno, &key);
+		if (seats_handed_before(b, ask->tenant, &key, shared_free,
+								ask->now) >= shared_free)
+			v->decision = PGOV_REFUSE_SHARE;
+	}
 	v->after_wait = queued;
 	verdict_numbers(b, t, capacity, v);
 
@@ -670,6 +858,9 @@ apply_def(PgovTenant *t, const PgovTenantDef *def)
 	t->reserved_connections = def->reserved_connections;
 	t->max_waiting = def->max_waiting;
 	t->wait_timeout_ms = def->wait_timeout_ms;
+	t->weight = def->weight > 0 ? def->weight : 1;
+	t->drain = def->drain;
+	t->drain_grace_ms = def->drain_grace_ms;
 }
 
 /* Takes the first free entry at or after *cursor (entries before it are
@@ -840,7 +1031,50 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 			t->peak_at = now;
 		}
 	}
+	note_above_cap(b, now);
 	return true;
+}
+
+/*
+ * The tenants whose drain is due at now: drain 'idle', above the cap since
+ * drain_grace ago or longer.  Also notes, for every tenant, since when it
+ * is above its cap.  At most max go to due[]; returns how many.
+ * O(tenants).
+ */
+int
+pgov_seat_drain_due(PgovBoard *b, int64_t now, PgovDrainDue *due, int max)
+{
+	int			n = 0;
+	int			i;
+
+	note_above_cap(b, now);
+	for (i = 0; i < b->totals->ntenants && n < max; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		if (t->above_cap_since == 0 || t->drain != PGOV_DRAIN_IDLE ||
+			now - t->above_cap_since < t->drain_grace_ms * 1000)
+			continue;
+		due[n].tenant = i;
+		due[n].incarnation = t->incarnation;
+		due[n].excess = t->connected - t->max_connections;
+		due[n].connected = t->connected;
+		due[n].max_connections = t->max_connections;
+		due[n].above_since = t->above_cap_since;
+		n++;
+	}
+	return n;
+}
+
+/* Counts n sessions ended by a drain in entry tenant, if it is still the
+ * same tenant. */
+void
+pgov_seat_count_drained(PgovBoard *b, int tenant, uint32_t incarnation, int n)
+{
+	PgovTenant *t = &b->tenants[tenant];
+
+	if (t->in_use && t->incarnation == incarnation)
+		t->drained += n;
 }
 
 /* Zeroes the cumulative counters of one tenant (index), or of all (-1). */
@@ -860,6 +1094,7 @@ pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now)
 		t->admitted = t->rejected = t->would_reject = 0;
 		t->waited = t->wait_timeouts = 0;
 		t->wait_ms_total = t->wait_ms_max = 0;
+		t->drained = 0;
 		t->stats_reset = now;
 	}
 	if (tenant < 0)

@@ -88,6 +88,7 @@ typedef struct PgovSlot
 	bool		woken;			/* WAITING: woken to take a seat, has not
 								 * decided yet */
 	int64_t		woken_at;		/* when; its turn ends PGOV_TURN_US later */
+	bool		ending;			/* GOVERNED: the drain asked it to end */
 	int			wait_prev;		/* tenant's waiter queue, slot indexes */
 	int			wait_next;
 	PgovWho		who;
@@ -131,6 +132,9 @@ typedef struct PgovTenant
 	int			reserved_connections;	/* in force (maybe scaled down) */
 	int			max_waiting;
 	int64_t		wait_timeout_ms;
+	int			weight;			/* fair share of the shared seats */
+	int			drain;			/* PgovDrain */
+	int64_t		drain_grace_ms;
 
 	int			connected;
 	int			waiting;
@@ -148,6 +152,10 @@ typedef struct PgovTenant
 	double		wait_ms_total;	/* over the logins admitted after a wait */
 	double		wait_ms_max;
 	int64_t		stats_reset;
+	int64_t		above_cap_since;	/* connected > cap since then; 0 = not */
+	int64_t		drained;		/* idle sessions ended above the cap */
+	int			share_given;	/* pgov_seat_wakeable's scratch: seats */
+	int			share_next;		/* handed in its simulation, next slot */
 	PgovRecentBucket recent[PGOV_RECENT_BUCKETS];
 } PgovTenant;
 
@@ -220,6 +228,7 @@ typedef struct PgovVerdict
 	int			connected;
 	int			max_connections;
 	int			reserved;
+	int			weight;
 	int			waiting;		/* the tenant's queue */
 	int			sum_held;
 	int			capacity;		/* governed seats in force */
@@ -275,6 +284,26 @@ typedef struct PgovPlan
 	int			def;
 	int64_t		rule_id;
 } PgovPlan;
+
+/*
+ * Draining above the cap: a tenant with drain 'idle' that has been above
+ * its cap for its drain_grace is due; excess is how many sessions it holds
+ * above the cap.
+ */
+typedef struct PgovDrainDue
+{
+	int			tenant;			/* entry */
+	uint32_t	incarnation;	/* of the entry, to count into the right one */
+	int			excess;
+	int			connected;
+	int			max_connections;
+	int64_t		above_since;
+} PgovDrainDue;
+
+extern int	pgov_seat_drain_due(PgovBoard *b, int64_t now, PgovDrainDue *due,
+								int max);
+extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
+									uint32_t incarnation, int n);
 
 extern int	pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
 									   const char *default_name);

@@ -77,11 +77,47 @@ put32(char *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* The bytes of one tenant in a file of format. */
+static size_t
+tenant_size(uint32_t format)
+{
+	return format >= 3 ? sizeof(PgovTenantDef) : sizeof(PgovTenantDefV2);
+}
+
+static size_t
+payload_size(uint32_t format, int ntenants, int nrules)
+{
+	return sizeof(PgovSnapHead) + tenant_size(format) * (size_t) ntenants +
+		sizeof(PgovRule) * (size_t) nrules;
+}
+
 size_t
 pgov_snap_payload_size(int ntenants, int nrules)
 {
-	return sizeof(PgovSnapHead) + sizeof(PgovTenantDef) * (size_t) ntenants +
-		sizeof(PgovRule) * (size_t) nrules;
+	return payload_size(PGOV_SNAP_FORMAT, ntenants, nrules);
+}
+
+/* The i-th tenant of a checked payload, as this version defines one. */
+static void
+tenant_at(const char *tenants, uint32_t format, int i, PgovTenantDef *out)
+{
+	PgovTenantDefV2 old;
+
+	if (format >= 3)
+	{
+		memcpy(out, tenants + sizeof(PgovTenantDef) * (size_t) i, sizeof(*out));
+		return;
+	}
+	memcpy(&old, tenants + sizeof(old) * (size_t) i, sizeof(old));
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, old.name, PGOV_NAME_LEN);
+	out->max_connections = old.max_connections;
+	out->reserved_connections = old.reserved_connections;
+	out->max_waiting = old.max_waiting;
+	out->wait_timeout_ms = old.wait_timeout_ms;
+	out->weight = 1;
+	out->drain = PGOV_DRAIN_NATURAL;
+	out->drain_grace_ms = PGOV_SNAP_DEFAULT_GRACE_MS;
 }
 
 /* The largest file a snapshot can be: anything larger is damage. */
@@ -120,7 +156,7 @@ pgov_snap_payload(char *buf, int capacity, const char *default_tenant,
 		memcpy(buf + sizeof(head) + tsize, rules, rsize);
 }
 
-/* Fills the 32-byte header for payload (format 2). */
+/* Fills the 32-byte header for payload (PGOV_SNAP_FORMAT). */
 void
 pgov_snap_header(char *header, uint64_t generation, const char *payload,
 				 size_t payload_len)
@@ -151,7 +187,10 @@ tenant_ok(const PgovTenantDef *t)
 {
 	return terminated(t->name, PGOV_NAME_LEN) && t->name[0] != '\0' &&
 		t->max_connections >= PGOV_NO_CAP && t->reserved_connections >= 0 &&
-		t->max_waiting >= 0 && t->wait_timeout_ms >= 0;
+		t->max_waiting >= 0 && t->wait_timeout_ms >= 0 &&
+		t->weight >= PGOV_WEIGHT_MIN && t->weight <= PGOV_WEIGHT_MAX &&
+		(t->drain == PGOV_DRAIN_NATURAL || t->drain == PGOV_DRAIN_IDLE) &&
+		t->drain_grace_ms >= 0;
 }
 
 static int
@@ -186,8 +225,8 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 	if (get32(file + OFF_MAGIC) != PGOV_SNAP_MAGIC)
 		return PGOV_SNAP_NOT_SNAPSHOT;
 	format = get32(file + OFF_FORMAT);
-	if ((format != 1 && format != PGOV_SNAP_FORMAT) ||
-		get32(file + OFF_TSIZE) != sizeof(PgovTenantDef) ||
+	if (format < 1 || format > PGOV_SNAP_FORMAT ||
+		get32(file + OFF_TSIZE) != tenant_size(format) ||
 		get32(file + OFF_RSIZE) != sizeof(PgovRule))
 		return PGOV_SNAP_OTHER_VERSION;
 	payload_len = get32(file + OFF_LENGTH);
@@ -196,7 +235,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 
 	/* format 1 covered the payload alone; format 2 the header too */
 	crc = 0xFFFFFFFF;
-	if (format == PGOV_SNAP_FORMAT)
+	if (format >= 2)
 		crc = pgov_crc32c(crc, file, OFF_CRC);
 	crc = pgov_crc32c(crc, payload, payload_len) ^ 0xFFFFFFFF;
 	if (crc != get32(file + OFF_CRC))
@@ -207,7 +246,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 	memcpy(&info->head, payload, sizeof(PgovSnapHead));
 	if (info->head.ntenants < 0 || info->head.ntenants > PGOV_SNAP_MAX_TENANTS ||
 		info->head.nrules < 0 || info->head.nrules > PGOV_SNAP_MAX_RULES ||
-		payload_len != pgov_snap_payload_size(info->head.ntenants, info->head.nrules) ||
+		payload_len != payload_size(format, info->head.ntenants, info->head.nrules) ||
 		!terminated(info->head.default_tenant, PGOV_NAME_LEN))
 		return PGOV_SNAP_BAD_LAYOUT;
 
@@ -218,17 +257,17 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 		PgovTenantDef t;
 		PgovTenantDef prev;
 
-		memcpy(&t, payload + at, sizeof(t));
+		tenant_at(payload + at, format, i, &t);
 		if (!tenant_ok(&t))
 			return PGOV_SNAP_BAD_LAYOUT;
 		if (i > 0)
 		{
-			memcpy(&prev, payload + at - sizeof(t), sizeof(prev));
+			tenant_at(payload + at, format, i - 1, &prev);
 			if (strcmp(prev.name, t.name) >= 0)
 				return PGOV_SNAP_BAD_LAYOUT;
 		}
-		at += sizeof(t);
 	}
+	at += tenant_size(format) * (size_t) info->head.ntenants;
 	for (i = 0; i < info->head.nrules; i++)
 	{
 		PgovRule	r;
@@ -239,6 +278,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 		at += sizeof(r);
 	}
 	memcpy(&info->generation, file + OFF_GENERATION, sizeof(info->generation));
+	info->format = format;
 	return PGOV_SNAP_OK;
 }
 
@@ -248,10 +288,11 @@ pgov_snap_copy(const char *file, const PgovSnapInfo *info,
 			   PgovTenantDef *tenants, PgovRule *rules)
 {
 	const char *p = file + PGOV_SNAP_HEADER_SIZE + sizeof(PgovSnapHead);
-	size_t		tsize = sizeof(PgovTenantDef) * (size_t) info->head.ntenants;
+	size_t		tsize = tenant_size(info->format) * (size_t) info->head.ntenants;
+	int			i;
 
-	if (tsize)
-		memcpy(tenants, p, tsize);
+	for (i = 0; i < info->head.ntenants; i++)
+		tenant_at(p, info->format, i, &tenants[i]);
 	if (info->head.nrules)
 		memcpy(rules, p + tsize, sizeof(PgovRule) * (size_t) info->head.nrules);
 }

@@ -12,13 +12,17 @@
  * The file is a 32-byte header and a payload:
  *
  *		offset  0  uint32 magic "PGOV"
- *		        4  uint32 format (2; 1 is still read)
+ *		        4  uint32 format (3; 1 and 2 are still read)
  *		        8  uint32 sizeof(PgovTenantDef)   layout of the payload
  *		       12  uint32 sizeof(PgovRule)
  *		       16  uint64 generation
  *		       24  uint32 payload length
  *		       28  uint32 CRC-32C of bytes 0-27 and the payload (format 1:
  *		                  of the payload alone)
+ *
+ * Formats 1 and 2 (pool_governor 1.0 to 1.3) hold tenants without weight
+ * and drain (PgovTenantDefV2); they are read with weight 1, drain
+ * 'natural' and drain_grace 30 s, the columns' defaults.
  *		       32  payload: PgovSnapHead, tenants[ntenants], rules[nrules]
  *
  * Every number in the header is checked against the file's real length
@@ -37,13 +41,26 @@
 #include "policy.h"
 
 #define PGOV_SNAP_MAGIC		0x564f4750	/* "PGOV" */
-#define PGOV_SNAP_FORMAT	2
+#define PGOV_SNAP_FORMAT	3
 #define PGOV_SNAP_HEADER_SIZE 32
 
 /* Upper bounds of what a snapshot may hold (pool_governor.max_tenants and
  * max_rules can be set no higher). */
 #define PGOV_SNAP_MAX_TENANTS 100000
 #define PGOV_SNAP_MAX_RULES 100000
+
+/* A tenant as formats 1 and 2 wrote it. */
+typedef struct PgovTenantDefV2
+{
+	char		name[PGOV_NAME_LEN];
+	int			max_connections;
+	int			reserved_connections;
+	int			max_waiting;
+	int64_t		wait_timeout_ms;
+} PgovTenantDefV2;
+
+/* drain_grace of a tenant read from a format 1 or 2 file. */
+#define PGOV_SNAP_DEFAULT_GRACE_MS 30000
 
 /* The payload's head: the counts, the capacity validated against, and the
  * default tenant's name. */
@@ -69,6 +86,7 @@ typedef enum PgovSnapStatus
 /* What a checked file holds; the arrays are copied out by pgov_snap_copy. */
 typedef struct PgovSnapInfo
 {
+	uint32_t	format;
 	uint64_t	generation;
 	PgovSnapHead head;
 } PgovSnapInfo;

@@ -32,6 +32,7 @@
 #include "pool_governor.h"
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
+PG_FUNCTION_INFO_V1(pgov_share_1_4);
 PG_FUNCTION_INFO_V1(pgov_backends_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_1);
@@ -173,6 +174,48 @@ pgov_recent_1_3(PG_FUNCTION_ARGS)
 	}
 	pfree(sums);
 	pfree(names);
+	return (Datum) 0;
+}
+
+/*
+ * Per tenant, its fair share and drain settings in force and what the drain
+ * did: (tenant, weight, drain, drain_grace_ms, drained, above_cap_since).
+ */
+#define PGOV_SHARE_COLS_V1_4 6
+
+Datum
+pgov_share_1_4(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovTenant *copy;
+	int			n;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
+	n = pgov_board_tenants(copy);
+	for (i = 0; i < n; i++)
+	{
+		PgovTenant *t = &copy[i];
+		Datum		v[PGOV_SHARE_COLS_V1_4];
+		bool		nulls[PGOV_SHARE_COLS_V1_4] = {0};
+		int			c = 0;
+
+		if (!t->in_use)
+			continue;
+		v[c++] = CStringGetTextDatum(t->name);
+		v[c++] = Int32GetDatum(t->weight > 0 ? t->weight : 1);
+		v[c++] = CStringGetTextDatum(t->drain == PGOV_DRAIN_IDLE ? "idle" : "natural");
+		v[c++] = Int64GetDatum(t->drain_grace_ms);
+		v[c++] = Int64GetDatum(t->drained);
+		v[c] = ts_or_null(t->above_cap_since, &nulls[c]);
+		c++;
+		Assert(c == PGOV_SHARE_COLS_V1_4);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
 	return (Datum) 0;
 }
 

@@ -254,6 +254,27 @@ test_decide(void)
 	/* below the reserve: admitted even with capacity exhausted */
 	CHECK(pgov_decide(5, 40, 20, 97, 97, 0) == PGOV_ADMIT);
 	CHECK(pgov_decide(19, 40, 20, 97, 97, 0) == PGOV_ADMIT);
+	/* fair share: lowest held / weight, then the oldest, then the slot */
+	{
+		PgovShareKey a = {2, 2, 100, 1};
+		PgovShareKey b = {1, 1, 50, 2};
+
+		CHECK(!pgov_share_before(&a, &b) && pgov_share_before(&b, &a));
+		a.since = 40;			/* 2/2 = 1/1: the older first */
+		CHECK(pgov_share_before(&a, &b) && !pgov_share_before(&b, &a));
+		a.held = 3;				/* 1.5 > 1 */
+		CHECK(pgov_share_before(&b, &a));
+		a.held = 1;				/* 0.5 < 1, however young */
+		a.since = 1000;
+		CHECK(pgov_share_before(&a, &b));
+		a.held = 2;
+		a.since = 50;			/* equal in all but the slot */
+		CHECK(pgov_share_before(&a, &b) && !pgov_share_before(&b, &a));
+		a.weight = 0;			/* a zeroed weight counts as 1 */
+		b.held = 2;
+		CHECK(pgov_share_before(&a, &b));
+	}
+
 	/* at the reserve: needs a shared seat */
 	CHECK(pgov_decide(20, 40, 20, 97, 97, 0) == PGOV_REFUSE_CAPACITY);
 	CHECK(pgov_decide(20, 40, 20, 96, 97, 0) == PGOV_ADMIT);
@@ -368,6 +389,8 @@ test_validate(void)
 	t[INV].reserved_connections = 10;
 	strcpy(t[REP].name, "reporting");
 	t[REP].max_connections = PGOV_NO_CAP;
+	for (int i = 0; i < 3; i++)
+		t[i].weight = 1;
 	r[0] = rule(1, 100, -1, "shop", NULL, NULL, NULL);
 	rt[0] = "shop";
 
@@ -446,6 +469,24 @@ test_validate(void)
 	t[SHOP].max_connections = -3;
 	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
 	t[SHOP].max_connections = 0;	/* cap 0 is valid: a tenant kept out */
+	CHECK(pgov_validate_tenant(&t[SHOP], 120000, &p));
+	/* weight 1 to 1000, a known drain, a grace not negative */
+	t[SHOP].weight = 0;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	CHECK(p.code == PGOV_BAD_WEIGHT && strcmp(p.field, "weight") == 0 && p.value == 0);
+	t[SHOP].weight = 1001;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	CHECK(p.code == PGOV_BAD_WEIGHT && p.value == 1001 && p.limit == 1000);
+	t[SHOP].weight = 1000;
+	CHECK(pgov_validate_tenant(&t[SHOP], 120000, &p));
+	t[SHOP].drain = 7;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	CHECK(p.code == PGOV_BAD_DRAIN);
+	t[SHOP].drain = PGOV_DRAIN_IDLE;
+	t[SHOP].drain_grace_ms = -1;
+	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));
+	CHECK(p.code == PGOV_NEGATIVE_VALUE && strcmp(p.field, "drain_grace") == 0);
+	t[SHOP].drain_grace_ms = 0;
 	CHECK(pgov_validate_tenant(&t[SHOP], 120000, &p));
 	t[SHOP].name[0] = '\0';
 	CHECK(!pgov_validate_tenant(&t[SHOP], 120000, &p));

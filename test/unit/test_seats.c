@@ -166,6 +166,132 @@ m_next_in_turn(int e)
 	return -1;
 }
 
+/* The model's in-turn waiters of tenant m, in arrival order. */
+static int
+m_in_turn(int m, int *out)
+{
+	int			n = 0;
+
+	for (int k = 0; k < NSLOTS; k++)
+		if (ms[k].state == PGOV_SLOT_WAITING && ms[k].tenant == m && !m_passed(k))
+		{
+			int			j = n++;
+
+			while (j > 0 && ms[out[j - 1]].seq > ms[k].seq)
+			{
+				out[j] = out[j - 1];
+				j--;
+			}
+			out[j] = k;
+		}
+	return n;
+}
+
+/*
+ * The model's waiters of tenant m that want shared seats, in the order they
+ * would take them: its in-turn waiters after those its unused reserve
+ * seats take, as many as its cap leaves room for.
+ */
+static int
+m_shared_candidates(int m, int *out)
+{
+	int			all[NSLOTS];
+	int			n = m_in_turn(m, all);
+	int			conn = m_connected(m);
+	int			skip = mt[m].def.reserved_connections - conn;
+	int			room = mt[m].def.max_connections == PGOV_NO_CAP ? NSLOTS :
+		mt[m].def.max_connections - conn;
+	int			c = 0;
+
+	if (skip < 0)
+		skip = 0;
+	room -= skip;
+	for (int k = skip; k < n && c < room; k++)
+		out[c++] = all[k];
+	return c;
+}
+
+static int
+m_weight(int m)
+{
+	return mt[m].def.weight > 0 ? mt[m].def.weight : 1;
+}
+
+static int
+m_shared_held(int m)
+{
+	int			h = m_connected(m) - mt[m].def.reserved_connections;
+
+	return h > 0 ? h : 0;
+}
+
+/* Fair share, as the README says it: lowest shared seats held per weight,
+ * then the oldest login (then the lower slot). */
+static bool
+m_first(int ma, int ha, int sa, int mb, int hb, int sb)
+{
+	double		ra = (double) ha / m_weight(ma);
+	double		rb = (double) hb / m_weight(mb);
+
+	if (ra != rb)
+		return ra < rb;
+	if (ms[sa].entered != ms[sb].entered)
+		return ms[sa].entered < ms[sb].entered;
+	return sa < sb;
+}
+
+/*
+ * The model's hand-off of the free shared seats, one at a time, each to the
+ * first wanting login by m_first.  With login >= 0 (a login of tenant lm
+ * that wants one, itself no waiter of a queue in the model's candidates):
+ * does it get one?  Otherwise the slots of the waiters that get the first
+ * seat of their tenant go to woken[] (*nwoken).
+ */
+static int	fair_passes = 0;
+static int	fair_refusals = 0;
+
+static bool
+m_hand_off(int free_seats, int login, int lm, int *woken, int *nwoken)
+{
+	int			cand[NTENANTS + 1][NSLOTS];
+	int			ncand[NTENANTS + 1];
+	int			given[NTENANTS + 1];
+
+	for (int m = 0; m <= NTENANTS; m++)
+	{
+		given[m] = 0;
+		ncand[m] = (mt[m].exists && (login < 0 || m != lm)) ?
+			m_shared_candidates(m, cand[m]) : 0;
+	}
+	for (int seat = 0; seat < free_seats; seat++)
+	{
+		int			bm = -1;
+
+		for (int m = 0; m <= NTENANTS; m++)
+		{
+			if (given[m] >= ncand[m])
+				continue;
+			if (bm < 0 ||
+				m_first(m, m_shared_held(m) + given[m], cand[m][given[m]],
+						bm, m_shared_held(bm) + given[bm], cand[bm][given[bm]]))
+				bm = m;
+		}
+		if (login >= 0 &&
+			(bm < 0 || m_first(lm, m_shared_held(lm), login,
+							   bm, m_shared_held(bm) + given[bm], cand[bm][given[bm]])))
+			return true;
+		if (bm < 0)
+			break;
+		if (login >= 0)
+			fair_passes++;
+		if (login < 0 && given[bm] == 0 &&
+			m_connected(bm) >= mt[bm].def.reserved_connections)
+			woken[(*nwoken)++] = cand[bm][0];
+		given[bm]++;
+	}
+	return false;
+}
+
 /*
  * The waiters a released seat wakes: in each queue that pgov_decide()
  * admits, only the first waiter whose turn has not passed, no more needing
@@ -173,6 +299,13 @@ m_next_in_turn(int e)
  * turn could be admitted; and the next turn to end is the earliest one.
  */
 static int	wake_wrong = 0;
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	return *(const int *) a - *(const int *) b;
+}
+
 static int	passed_over = 0;
 static int	late_refusals = 0;
 
@@ -216,6 +349,36 @@ check_wakeable(void)
 	}
 	if (any_admissible && n == 0)
 		wake_wrong++;
+
+	/* exactly the model's: the first in turn of each tenant below its
+	 * reserve, and of each that the fair hand-off gives a shared seat */
+	{
+		int			expect[MAXT * 2];
+		int			ne = 0;
+		int			got[MAXT];
+		int			by_slots = SLOT_LIMIT - m_exempt(true);
+		int			cap_in_force = capacity < by_slots ? capacity : by_slots;
+
+		if (cap_in_force < 0)
+			cap_in_force = 0;
+		for (int m = 0; m <= NTENANTS; m++)
+		{
+			int			turn[NSLOTS];
+			int			conn = m_connected(m);
+
+			if (mt[m].exists && conn < mt[m].def.reserved_connections &&
+				(mt[m].def.max_connections == PGOV_NO_CAP ||
+				 conn < mt[m].def.max_connections) &&
+				m_in_turn(m, turn) > 0)
+				expect[ne++] = turn[0];
+		}
+		m_hand_off(cap_in_force - m_sum_held(), -1, -1, expect, &ne);
+		memcpy(got, woken, sizeof(int) * n);
+		qsort(expect, ne, sizeof(int), slot_cmp);
+		qsort(got, n, sizeof(int), slot_cmp);
+		if (ne != n || memcmp(expect, got, sizeof(int) * n) != 0)
+			wake_wrong++;
+	}
 
 	/* the next turn to end: the earliest woken waiter still in its turn */
 	{
@@ -367,6 +530,7 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		reserve_left -= d->reserved_connections;
 		d->max_waiting = (int) (rng() % 6);
 		d->wait_timeout_ms = rng() % 3 == 0 ? 0 : (int64_t) (rng() % 3000);
+		d->weight = rng() % 3 == 0 ? 1 : 1 + (int) (rng() % 5);
 		mt[m].def = *d;
 	}
 	mt[DFLT].exists = true;
@@ -516,6 +680,13 @@ model_decide(int i, int m, bool monitor)
 	admit = !(d->max_connections != PGOV_NO_CAP && conn >= d->max_connections) &&
 		!(conn >= d->reserved_connections && m_sum_held() >= cap_in_force) &&
 		ahead == 0;
+	/* fair share: a shared seat only if the hand-off gives it one */
+	if (admit && conn >= d->reserved_connections &&
+		!m_hand_off(cap_in_force - m_sum_held(), i, m, NULL, NULL))
+	{
+		fair_refusals++;
+		admit = false;
+	}
 	/* no login is admitted after its own wait ended */
 	if (queued && !monitor && now >= s->deadline)
 	{
@@ -858,6 +1029,138 @@ test_recent(void)
 	CHECK(r.refused == 0);
 }
 
+/*
+ * Fair share, the README's example: capacity 20, no reserves, h holds all
+ * 20; a (weight wa) queues na logins, then b (weight wb) nb.  h's sessions
+ * leave one at a time; after each, the woken waiters decide.  Returns the
+ * order in which the seats went ("abab..."); each release must wake
+ * exactly one waiter, and it must be admitted.
+ */
+#define FAIR_SLOTS 64
+
+static bool
+always_free(void *ctx, int n)
+{
+	(void) ctx;
+	(void) n;
+	return true;
+}
+
+static void
+fair_round(int wa, int na, int wb, int nb, int releases, char *order)
+{
+	static PgovSeatTotals ft;
+	static PgovTenant ften[4];
+	static PgovSlot fslots[FAIR_SLOTS];
+	PgovBoard	fb = {&ft, ften, 4, fslots, FAIR_SLOTS};
+	PgovTenantDef defs[3];
+	int			map[3];
+	int64_t		t = 5000000;
+	int			slot = 0;
+	int			pid = 1;
+	int			wrong = 0;
+
+	memset(defs, 0, sizeof(defs));
+	strcpy(defs[0].name, "a");
+	defs[0].max_connections = PGOV_NO_CAP;
+	defs[0].weight = wa;
+	strcpy(defs[1].name, "b");
+	defs[1].max_connections = PGOV_NO_CAP;
+	defs[1].weight = wb;
+	strcpy(defs[2].name, "h");
+	defs[2].max_connections = PGOV_NO_CAP;
+	for (int i = 0; i < 3; i++)
+	{
+		defs[i].max_waiting = 20;
+		defs[i].wait_timeout_ms = 10000;
+		if (defs[i].weight == 0)
+			defs[i].weight = 1;
+	}
+	pgov_board_init(&fb);
+	CHECK(pgov_board_publish(&fb, defs, 3, "default", NULL, 1, t, map));
+
+	/* h takes slots 0..19, then a queues, then b */
+	for (int step = 0; step < 3; step++)
+	{
+		int			who = step == 0 ? 2 : step - 1;
+		int			n = who == 2 ? 20 : who == 0 ? na : nb;
+
+		for (int k = 0; k < n; k++)
+		{
+			PgovAsk		ask;
+			PgovVerdict v;
+			PgovWho		w = who_of(pid);
+
+			memset(&ask, 0, sizeof(ask));
+			ask.tenant = map[who];
+			ask.generation = 1;
+			ask.now = ++t;
+			ask.capacity = 20;
+			ask.slot_limit = 100;
+			ask.deadline_cap = t + 100000000;
+			ask.have_free_slots = always_free;
+			pgov_seat_claim(&fb, slot, pid++, &w, t);
+			pgov_seat_decide(&fb, slot, &ask, &v);
+			if (v.outcome != (who == 2 ? PGOV_SEAT_ADMITTED : PGOV_SEAT_QUEUED))
+				wrong++;
+			slot++;
+		}
+	}
+	/* h's sessions leave one at a time */
+	for (int r = 0; r < releases; r++)
+	{
+		int			woken[4];
+		int			n;
+
+		CHECK(pgov_seat_release(&fb, r, fslots[r].pid, ++t, NULL));
+		n = pgov_seat_wakeable(&fb, 20, true, ++t, woken, 4);
+		if (n != 1)
+		{
+			wrong++;
+			continue;
+		}
+		{
+			PgovAsk		ask;
+			PgovVerdict v;
+			int			s = woken[0];
+
+			memset(&ask, 0, sizeof(ask));
+			ask.tenant = fslots[s].tenant;
+			ask.generation = 1;
+			ask.now = ++t;
+			ask.capacity = 20;
+			ask.slot_limit = 100;
+			ask.deadline_cap = t + 100000000;
+			ask.have_free_slots = always_free;
+			pgov_seat_decide(&fb, s, &ask, &v);
+			if (v.outcome != PGOV_SEAT_ADMITTED)
+				wrong++;
+			order[r] = v.tenant[0];
+		}
+	}
+	order[releases] = '\0';
+	CHECK(wrong == 0);
+}
+
+static void
+test_fair_share(void)
+{
+	char		order[32];
+	int			a = 0;
+
+	/* the numbers; a queued first, so it wins the ties */
+	fair_round(2, 15, 1, 15, 9, order);
+	for (int i = 0; order[i]; i++)
+		a += order[i] == 'a';
+	printf("fair share: weights 2:1 -> %s\n", order);
+	CHECK(strcmp(order, "abaabaaba") == 0);
+	CHECK(a == 6);
+	/* equal weights, a's 15 before b's 2: b's both within the first 4 */
+	fair_round(1, 15, 1, 2, 6, order);
+	CHECK(strcmp(order, "ababaa") == 0);
+	printf("fair share: equal weights, 15 then 2 queued -> %s\n", order);
+}
+
 int
 main(void)
 {
@@ -881,9 +1184,12 @@ main(void)
 	CHECK(strays_found > 1000);
 	CHECK(passed_over > 100);
 	CHECK(late_refusals > 100);
+	CHECK(fair_passes > 200);
+	CHECK(fair_refusals > 50);
 	test_recent();
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d\n",
+	test_fair_share();
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
-		   strays_found, passed_over, late_refusals);
+		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals);
 	return check_summary();
 }

@@ -35,6 +35,9 @@ make_config(void)
 		tenants[i].reserved_connections = 10 * i;
 		tenants[i].max_waiting = i;
 		tenants[i].wait_timeout_ms = 1000 * i;
+		tenants[i].weight = 1 + i;
+		tenants[i].drain = i == 2 ? PGOV_DRAIN_IDLE : PGOV_DRAIN_NATURAL;
+		tenants[i].drain_grace_ms = 2000 * i;
 	}
 	CHECK(pgov_rule_build(&rules[0], 1, 100, "shop", NULL, NULL, NULL, &p));
 	CHECK(pgov_rule_build(&rules[1], 2, 100, "+readers", "postgres", NULL, NULL, &p));
@@ -206,6 +209,23 @@ test_sealed_nonsense(void)
 	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
 	free(file);
 
+	/* a weight of 0 or 1001, a drain of 2, a negative grace */
+	for (int k = 0; k < 4; k++)
+	{
+		file = make_file(7, &len);
+		memcpy(&t, file + tenant0, sizeof(t));
+		if (k < 2)
+			t.weight = k == 0 ? 0 : 1001;
+		else if (k == 2)
+			t.drain = 2;
+		else
+			t.drain_grace_ms = -1;
+		memcpy(file + tenant0, &t, sizeof(t));
+		reseal(file, len);
+		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+		free(file);
+	}
+
 	/* a negative tenant index */
 	file = make_file(7, &len);
 	memcpy(&r, file + rule0, sizeof(r));
@@ -252,24 +272,100 @@ test_sealed_nonsense(void)
 	free(file);
 }
 
-/* A file of format 1 (CRC of the payload alone) written by 1.2 still reads:
- * the first start after an upgrade is governed. */
-static void
-test_format_1(void)
+/*
+ * Files that 1.0 to 1.3 wrote still read, with the new columns' defaults:
+ * the first start after an upgrade is governed.  Format 1's CRC covers the
+ * payload alone, format 2's the header too; both hold PgovTenantDefV2.
+ */
+static char *
+make_old_file(uint32_t format, uint64_t generation, size_t *len)
 {
-	size_t		len;
-	char	   *file = make_file(9, &len);
-	PgovSnapInfo info;
-	uint32_t	v = 1;
+	size_t		plen = sizeof(PgovSnapHead) + sizeof(PgovTenantDefV2) * NTENANTS +
+		sizeof(PgovRule) * NRULES;
+	char	   *file;
+	char	   *p;
+	PgovSnapHead head;
+	uint32_t	v;
 	uint32_t	crc;
+	int			i;
 
-	memcpy(file + 4, &v, 4);
-	crc = pgov_crc32c(0xFFFFFFFF, file + PGOV_SNAP_HEADER_SIZE,
-					  len - PGOV_SNAP_HEADER_SIZE) ^ 0xFFFFFFFF;
+	*len = PGOV_SNAP_HEADER_SIZE + plen;
+	file = calloc(1, *len);
+	p = file + PGOV_SNAP_HEADER_SIZE;
+	memset(&head, 0, sizeof(head));
+	head.ntenants = NTENANTS;
+	head.nrules = NRULES;
+	head.capacity = 97;
+	strcpy(head.default_tenant, "default");
+	memcpy(p, &head, sizeof(head));
+	p += sizeof(head);
+	for (i = 0; i < NTENANTS; i++)
+	{
+		PgovTenantDefV2 old;
+
+		memset(&old, 0, sizeof(old));
+		memcpy(old.name, tenants[i].name, PGOV_NAME_LEN);
+		old.max_connections = tenants[i].max_connections;
+		old.reserved_connections = tenants[i].reserved_connections;
+		old.max_waiting = tenants[i].max_waiting;
+		old.wait_timeout_ms = tenants[i].wait_timeout_ms;
+		memcpy(p, &old, sizeof(old));
+		p += sizeof(old);
+	}
+	memcpy(p, rules, sizeof(PgovRule) * NRULES);
+	v = 0x564f4750;
+	memcpy(file, &v, 4);
+	memcpy(file + 4, &format, 4);
+	v = sizeof(PgovTenantDefV2);
+	memcpy(file + 8, &v, 4);
+	v = sizeof(PgovRule);
+	memcpy(file + 12, &v, 4);
+	memcpy(file + 16, &generation, 8);
+	v = (uint32_t) plen;
+	memcpy(file + 24, &v, 4);
+	crc = 0xFFFFFFFF;
+	if (format == 2)
+		crc = pgov_crc32c(crc, file, 28);
+	crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE, plen) ^ 0xFFFFFFFF;
 	memcpy(file + 28, &crc, 4);
-	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
-	CHECK(info.generation == 9);
-	free(file);
+	return file;
+}
+
+static void
+test_old_formats(void)
+{
+	for (uint32_t format = 1; format <= 2; format++)
+	{
+		size_t		len;
+		char	   *file = make_old_file(format, 9, &len);
+		PgovSnapInfo info;
+		PgovTenantDef t[NTENANTS];
+		PgovRule	r[NRULES];
+		int			same = 0;
+
+		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
+		CHECK(info.generation == 9 && info.format == format);
+		pgov_snap_copy(file, &info, t, r);
+		for (int i = 0; i < NTENANTS; i++)
+			same += strcmp(t[i].name, tenants[i].name) == 0 &&
+				t[i].max_connections == tenants[i].max_connections &&
+				t[i].reserved_connections == tenants[i].reserved_connections &&
+				t[i].max_waiting == tenants[i].max_waiting &&
+				t[i].wait_timeout_ms == tenants[i].wait_timeout_ms &&
+				t[i].weight == 1 && t[i].drain == PGOV_DRAIN_NATURAL &&
+				t[i].drain_grace_ms == 30000;
+		CHECK(same == NTENANTS);
+		CHECK(memcmp(r, rules, sizeof(r)) == 0);
+		/* a format 2 header with this version's tenant size is damage */
+		if (format == 2)
+		{
+			uint32_t	v = sizeof(PgovTenantDef);
+
+			memcpy(file + 8, &v, 4);
+			CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OTHER_VERSION);
+		}
+		free(file);
+	}
 }
 
 int
@@ -281,6 +377,6 @@ main(void)
 	test_corruptions();
 	test_hostile_headers();
 	test_sealed_nonsense();
-	test_format_1();
+	test_old_formats();
 	return check_summary();
 }
