@@ -52,6 +52,10 @@ typedef struct MSlot
 
 static MTenant mt[NTENANTS + 1];
 static MSlot ms[NSLOTS];
+static int64_t m_above_since[NTENANTS + 1];	/* the model's: 0 = not above */
+static int64_t m_drained[NTENANTS + 1];
+static int	drains_checked = 0;
+static int	drained_sessions = 0;
 static uint64_t next_seq = 1;
 static int	next_pid = 100;
 static int64_t now = 1000000;
@@ -531,6 +535,8 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		d->max_waiting = (int) (rng() % 6);
 		d->wait_timeout_ms = rng() % 3 == 0 ? 0 : (int64_t) (rng() % 3000);
 		d->weight = rng() % 3 == 0 ? 1 : 1 + (int) (rng() % 5);
+		d->drain = rng() % 2 ? PGOV_DRAIN_IDLE : PGOV_DRAIN_NATURAL;
+		d->drain_grace_ms = (int64_t) (rng() % 3) * 500;
 		mt[m].def = *d;
 	}
 	mt[DFLT].exists = true;
@@ -546,6 +552,88 @@ model_index(const char *name)
 		if (strcmp(mname(m), name) == 0)
 			return m;
 	return -1;
+}
+
+/* When each model tenant went above its cap, as the board notes it (at a
+ * publication and at each drain pass). */
+static void
+m_note_above_cap(void)
+{
+	for (int m = 0; m <= NTENANTS; m++)
+	{
+		bool		above = mt[m].exists &&
+			mt[m].def.max_connections != PGOV_NO_CAP &&
+			m_connected(m) > mt[m].def.max_connections;
+
+		if (!above)
+			m_above_since[m] = 0;
+		else if (m_above_since[m] == 0)
+			m_above_since[m] = now;
+	}
+}
+
+/*
+ * A drain pass: the tenants due are exactly the model's (drain 'idle',
+ * above the cap for drain_grace), each with its excess; then some of each
+ * due tenant's sessions above the cap end (the worker's part, not the seat
+ * machine's) and are counted.
+ */
+static void
+drain_step(void)
+{
+	PgovDrainDue due[MAXT];
+	int			n = pgov_seat_drain_due(&board, now, due, MAXT);
+	int			expect = 0;
+
+	m_note_above_cap();
+	for (int m = 0; m <= NTENANTS; m++)
+	{
+		PgovDrainDue *d = NULL;
+		bool		is_due = m_above_since[m] != 0 &&
+			mt[m].def.drain == PGOV_DRAIN_IDLE &&
+			now - m_above_since[m] >= mt[m].def.drain_grace_ms * 1000;
+
+		for (int k = 0; k < n; k++)
+			if (due[k].tenant == entry(m))
+				d = &due[k];
+		if (is_due != (d != NULL))
+		{
+			mismatches++;
+			continue;
+		}
+		if (!is_due)
+			continue;
+		expect++;
+		drains_checked++;
+		if (d->excess != m_connected(m) - mt[m].def.max_connections ||
+			d->above_since != m_above_since[m] ||
+			tenants[d->tenant].above_cap_since != m_above_since[m])
+			mismatches++;
+		/* some of the sessions above the cap are idle and end */
+		{
+			int			end = (int) (rng() % (d->excess + 1));
+			int			ended = 0;
+
+			for (int i = 0; i < NSLOTS && ended < end; i++)
+				if (ms[i].state == PGOV_SLOT_GOVERNED && ms[i].tenant == m)
+				{
+					if (!pgov_seat_release(&board, i, ms[i].pid, now, NULL))
+						mismatches++;
+					ms[i].last_pid = ms[i].pid;
+					ms[i].pid = 0;
+					ms[i].state = PGOV_SLOT_FREE;
+					ended++;
+				}
+			pgov_seat_count_drained(&board, d->tenant, d->incarnation, ended);
+			m_drained[m] += ended;
+			drained_sessions += ended;
+		}
+	}
+	if (n != expect)
+		mismatches++;
+	for (int m = 0; m <= NTENANTS; m++)
+		if (mt[m].exists && tenants[entry(m)].drained != m_drained[m])
+			mismatches++;
 }
 
 static void
@@ -578,9 +666,13 @@ publish(uint64_t generation)
 		else if (!mt[ms[i].tenant].exists)
 			ms[i].tenant = DFLT;	/* unplanned, tenant gone */
 	}
+	for (int m = 0; m < NTENANTS; m++)
+		if (!mt[m].exists)
+			m_drained[m] = 0;
 	if (!pgov_board_publish(&board, defs, ndefs, "default", plan, generation,
 							now, map))
 		mismatches++;
+	m_note_above_cap();
 	for (int d = 0; d < ndefs; d++)
 		if (map[d] != entry(model_index(defs[d].name)))
 			mismatches++;
@@ -926,6 +1018,8 @@ step(void)
 			stray[k] = 0;
 		}
 	}
+	else if (op < 99)
+		drain_step();
 	else
 	{
 		if (rng() % 3 == 0)
@@ -1186,10 +1280,12 @@ main(void)
 	CHECK(late_refusals > 100);
 	CHECK(fair_passes > 200);
 	CHECK(fair_refusals > 50);
+	CHECK(drains_checked > 500);
+	CHECK(drained_sessions > 500);
 	test_recent();
 	test_fair_share();
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d\n",
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
-		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals);
+		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions);
 	return check_summary();
 }
