@@ -36,7 +36,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
 	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \
-	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy
+	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy bench/handoff
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -91,6 +91,11 @@ bench/loadgen: bench/loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
 bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h test/unit/check.h
 	$(CC) $(LOADGEN_CFLAGS) -Itest/unit -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $@ bench/test_loadgen.c bench/loadgen_lib.c -lm
+
+# One fair hand-off in the seat machine, timed (bench/handoff_cost).
+bench/handoff: bench/handoff.c src/seats.c src/policy.c src/seats.h src/policy.h
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-stringop-truncation \
+		-Isrc -o $@ bench/handoff.c src/seats.c src/policy.c
 
 ifeq ($(PGOV_TOOLS),yes)
 all: bench/loadgen

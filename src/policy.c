@@ -539,21 +539,6 @@ pgov_decide(int connected, int max_connections, int reserved, int sum_held,
 }
 
 bool
-pgov_share_before(const PgovShareKey *a, const PgovShareKey *b)
-{
-	int64_t		wa = a->weight > 0 ? a->weight : 1;
-	int64_t		wb = b->weight > 0 ? b->weight : 1;
-	int64_t		l = (int64_t) a->held * wb;
-	int64_t		r = (int64_t) b->held * wa;
-
-	if (l != r)
-		return l < r;
-	if (a->since != b->since)
-		return a->since < b->since;
-	return a->order < b->order;
-}
-
-bool
 pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p)
 {
 	size_t		len = strlen(t->name);

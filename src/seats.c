@@ -334,6 +334,10 @@ seats_handed_before(const PgovBoard *b, int tenant, const PgovShareKey *key,
 
 		if (i == tenant)
 			continue;
+		/* held per weight already above the login's: none of x's first */
+		if ((int64_t) shared_held(x) * key->weight >
+			(int64_t) key->held * weight_of(x))
+			continue;
 		w = first_shared_waiter(b, x, now, &room);
 		for (k = 0; w >= 0 && k < room && n < limit; k++)
 		{
@@ -387,11 +391,15 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 	int			shared_free = capacity - b->totals->sum_held;
 	int			n = 0;
 	int			waiting_for_one = 0;
+	PgovTenant *best = NULL;
+	PgovShareKey best_key;
 	int			i;
 
+	/* each queue's first waiter; the first shared seat's taker on the way */
 	for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
 	{
 		PgovTenant *t = &b->tenants[i];
+		PgovShareKey key;
 		int			room;
 		int			w;
 
@@ -409,14 +417,35 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 		}
 		else if (t->share_next >= 0)
 			waiting_for_one++;
+		if (t->share_next < 0 || shared_free <= 0)
+			continue;
+		share_key(b, t, 0, t->share_next, &key);
+		if (best == NULL || pgov_share_before(&key, &best_key))
+		{
+			best = t;
+			best_key = key;
+		}
 	}
 
-	while (shared_free-- > 0 && waiting_for_one > 0)
+	/* the shared seats, one at a time, each to the lowest held per weight */
+	while (best != NULL)
 	{
-		PgovTenant *best = NULL;
-		PgovShareKey best_key;
 		int			room;
 
+		if (best->share_given == 0 &&
+			best->connected >= best->reserved_connections)
+		{
+			wake_one(b, best->share_next, mark, now, slots, max, &n);
+			waiting_for_one--;
+		}
+		best->share_given++;
+		(void) first_shared_waiter(b, best, now, &room);
+		best->share_next = best->share_given < room ?
+			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
+
+		best = NULL;
+		if (--shared_free <= 0 || waiting_for_one <= 0)
+			break;
 		for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
 		{
 			PgovTenant *t = &b->tenants[i];
@@ -431,18 +460,6 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 				best_key = key;
 			}
 		}
-		if (best == NULL)
-			break;
-		if (best->share_given == 0 &&
-			best->connected >= best->reserved_connections)
-		{
-			wake_one(b, best->share_next, mark, now, slots, max, &n);
-			waiting_for_one--;
-		}
-		best->share_given++;
-		(void) first_shared_waiter(b, best, now, &room);
-		best->share_next = best->share_given < room ?
-			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
 	}
 	return n;
 }

@@ -37,6 +37,7 @@ like($out . $err, qr/SUCCESS/, 'promtool test rules: every alert fires where it 
 my $node = governed_node('monitoring');
 founding_case($node);
 $node->safe_psql('postgres', 'CREATE ROLE pgov_monitor LOGIN IN ROLE pg_monitor');
+write_config($node, "UPDATE pool_governor.tenants SET weight = 3 WHERE name = 'shop';");
 my $shop = burst($node, 'shop', 42);
 is($shop->{result}{refused}, 2, 'shop holds its 40 seats and is refused twice');
 
@@ -94,6 +95,8 @@ is(metric($body, 'pool_governor_tenant_admitted_total{tenant="shop"}'), '40', 's
 is(metric($body, 'pool_governor_tenant_rejected_total{tenant="shop"}'), '2', 'shop: 2 refused (a counter)');
 is(metric($body, 'pool_governor_tenant_utilization{tenant="shop"}'), '1', 'shop: utilization 1');
 is(metric($body, 'pool_governor_tenant_health{tenant="shop"}'), '2', 'shop: critical (refusals over 0.1%)');
+is(metric($body, 'pool_governor_tenant_weight{tenant="shop"}'), '3', 'shop: weight 3');
+is(metric($body, 'pool_governor_tenant_drained_total{tenant="shop"}'), '0', 'shop: no session drained (a counter)');
 is(metric($body, 'pool_governor_tenant_max_connections{tenant="reporting"}'), '-1', 'reporting: no cap is -1');
 is(metric($body, 'pool_governor_tenant_connected{tenant="default"}'), '1', "default: the exporter's own session");
 is(metric($body, 'pool_governor_capacity'), '97', 'capacity 97');
