@@ -1249,6 +1249,10 @@ test_fair_share(void)
 	printf("fair share: weights 2:1 -> %s\n", order);
 	CHECK(strcmp(order, "abaabaaba") == 0);
 	CHECK(a == 6);
+	/* the README's founding case: reporting (a, weight 1, queued first)
+	 * and shop (b, weight 3): 12 seats go r s s s r s s s r s s s */
+	fair_round(1, 15, 3, 15, 12, order);
+	CHECK(strcmp(order, "abbbabbbabbb") == 0);
 	/* equal weights, a's 15 before b's 2: b's both within the first 4 */
 	fair_round(1, 15, 1, 2, 6, order);
 	CHECK(strcmp(order, "ababaa") == 0);
