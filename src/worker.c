@@ -300,6 +300,8 @@ pgov_worker_main(Datum arg)
 		{
 			pgov_reconcile();
 			sync_sessions();
+			/* its commit left TopMemoryContext current: back to the pass's */
+			MemoryContextSwitchTo(pass_cxt);
 			/* idle sessions above a cap, where drain = 'idle' */
 			pgov_drain_idle();
 			/* a seat may have come from a raised capacity: nobody woke */
