@@ -75,4 +75,55 @@ SELECT tenant, max_connections, samples >= 0 AS sampled
 FROM pool_governor.sizing ORDER BY tenant;
 SELECT count(*) AS rows FROM pool_governor.recommend('1 hour', 0.3, 5, 1000);
 
+-- The rest of the pool's settings, on given numbers: the founding case
+-- (quota 40, no wait, demand min 8 / max 40, connections taking 100 ms to
+-- open, p95 target 2 s, acquisition within 15 s, start-up within 5 s,
+-- requests of 400 ms).
+SELECT per_instance_min, per_instance_max, connect_timeout_s, acquire_timeout_ms,
+	   queue_max, startup_ms, startup_ok
+FROM pool_governor.plan_pool(40, 0, 8, 40);
+SELECT plan_advice FROM pool_governor.plan_pool(40, 0, 8, 40);
+-- three instances share the quota: 13 each (not 14: 3 x 14 > 40)
+SELECT per_instance_min, per_instance_max, queue_max, plan_advice
+FROM pool_governor.plan_pool(40, 0, 8, 40, 3);
+-- the tenant makes logins wait 5 s: the connect timeout outlasts it
+SELECT connect_timeout_s, acquire_timeout_ms FROM pool_governor.plan_pool(40, 5000, 8, 40);
+-- a wait_timeout beyond the acquisition limit is said
+SELECT acquire_timeout_ms, plan_advice LIKE '%lower wait_timeout%' AS says_so
+FROM pool_governor.plan_pool(40, 20000, 8, 40);
+-- slow connections miss the start-up target
+SELECT startup_ms, startup_ok FROM pool_governor.plan_pool(40, 0, 8, 40, 1, 900);
+-- no samples yet: the quota; more instances than seats is said
+SELECT per_instance_min, per_instance_max, plan_advice LIKE 'no samples yet%' AS no_samples
+FROM pool_governor.plan_pool(40, 0, NULL, NULL);
+SELECT per_instance_max, plan_advice LIKE '%more instances (5) than the tenant has seats (4)%' AS says_so
+FROM pool_governor.plan_pool(4, 0, 1, 4, 5);
+SELECT * FROM pool_governor.plan_pool(40, 0, 8, 40, 0);
+
+-- recommend() has the same columns for every tenant, and the SLA inputs
+SELECT tenant, per_instance_max <= coalesce(max_connections, per_instance_max) AS within_cap,
+	   connect_timeout_s >= 2 AS connect_timeout_ok, acquire_timeout_ms <= 15000 AS within_sla
+FROM pool_governor.recommend(instances => 2) ORDER BY tenant;
+SELECT * FROM pool_governor.recommend(error_budget => 0);
+
+-- pool_config: each library's own names
+SELECT setting FROM pool_governor.pool_config('shop');
+SELECT setting FROM pool_governor.pool_config('shop', 'sqlalchemy');
+SELECT setting FROM pool_governor.pool_config('shop', 'hikaricp');
+SELECT setting FROM pool_governor.pool_config('shop', 'node-postgres');
+SELECT setting FROM pool_governor.pool_config('shop', 'pgbouncer');
+-- and they agree with the governor's side: the max within the instance's
+-- share of the cap, the connect timeout longer than wait_timeout
+UPDATE pool_governor.tenants SET wait_timeout = '3 s', max_waiting = 5 WHERE name = 'shop';
+SELECT pool_governor.reload() > 0 AS published;
+SELECT (SELECT value::int FROM pool_governor.pool_config('shop', 'psycopg_pool', 3) WHERE setting = 'max_size') AS max_size,
+	   (SELECT value::int FROM pool_governor.pool_config('shop', 'psycopg_pool', 3) WHERE setting = 'connect_timeout') AS connect_timeout,
+	   (SELECT value::int FROM pool_governor.pool_config('shop', 'hikaricp') WHERE setting = 'loginTimeout') AS login_timeout,
+	   (SELECT value::int FROM pool_governor.pool_config('shop', 'node-postgres') WHERE setting = 'connectionTimeoutMillis') AS connection_timeout_ms;
+UPDATE pool_governor.tenants SET wait_timeout = '0', max_waiting = 0 WHERE name = 'shop';
+-- bad input: a clear error each
+SELECT * FROM pool_governor.pool_config('shop', 'c3p0');
+SELECT * FROM pool_governor.pool_config('nosuch');
+SELECT * FROM pool_governor.pool_config('shop', 'psycopg_pool', 0);
+
 DROP FUNCTION regress_samples(int[][]);

@@ -74,6 +74,7 @@ timing_done(instr_time start)
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
 	pgov_timing_record((uint64) (INSTR_TIME_GET_DOUBLE(now) * 1e9));
+	pgov_setup_record(GetCurrentTimestamp() - MyStartTimestamp);
 }
 
 /* The refusal, from the decision that was taken and its numbers. */

@@ -68,6 +68,8 @@ typedef struct BoardShared
 	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
 	pg_atomic_uint64 worker_ticks;	/* ticks the worker has ended */
 	pg_atomic_uint64 worker_loads;	/* reads of the tables it has ended */
+	pg_atomic_uint64 setup_logins;	/* set-up times recorded */
+	pg_atomic_uint32 setup_us[PGOV_SETUP_RING];	/* a ring, by setup_logins */
 } BoardShared;
 
 static BoardShared *bs = NULL;
@@ -138,6 +140,9 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 	pg_atomic_init_u64(&bs->wakeups_admitted, 0);
 	pg_atomic_init_u64(&bs->wakeups_requeued, 0);
 	pg_atomic_init_u64(&bs->worker_ticks, 0);
+	pg_atomic_init_u64(&bs->setup_logins, 0);
+	for (i = 0; i < PGOV_SETUP_RING; i++)
+		pg_atomic_init_u32(&bs->setup_us[i], 0);
 	pg_atomic_init_u64(&bs->worker_loads, 0);
 	pgov_board_init(&board);
 	pgov_board_window(&board, (int64) pgov_health_window_s * USECS_PER_SEC);
@@ -1071,6 +1076,35 @@ pgov_timing_record(uint64 ns)
 	pg_atomic_fetch_add_u64(&bs->hook_hist[bucket], 1);
 	pg_atomic_fetch_add_u64(&bs->hook_logins, 1);
 	pg_atomic_fetch_add_u64(&bs->hook_ns_total, (int64) ns);
+}
+
+/*
+ * A login admitted without waiting took us microseconds from its backend's
+ * start (the connection accepted) to its admission: fork, start-up packet,
+ * authentication and the governor's decision, what a pool pays to open a
+ * connection on this server (the network and TLS aside).  Lock-free: a
+ * ring of the last PGOV_SETUP_RING.
+ */
+void
+pgov_setup_record(int64 us)
+{
+	uint64		n = pg_atomic_fetch_add_u64(&bs->setup_logins, 1);
+
+	pg_atomic_write_u32(&bs->setup_us[n % PGOV_SETUP_RING],
+						(uint32) Min(Max(us, 1), PG_INT32_MAX));
+}
+
+/* The recorded set-up times (out[PGOV_SETUP_RING]); returns how many. */
+int
+pgov_board_setup_times(int32 *out)
+{
+	uint64		n = pg_atomic_read_u64(&bs->setup_logins);
+	int			count = (int) Min(n, (uint64) PGOV_SETUP_RING);
+	int			i;
+
+	for (i = 0; i < count; i++)
+		out[i] = (int32) pg_atomic_read_u32(&bs->setup_us[i]);
+	return count;
 }
 
 static void

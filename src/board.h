@@ -58,6 +58,10 @@
  */
 #define PGOV_TIMING_BUCKETS 20
 
+/* The set-up times of the last logins admitted without a wait (backend
+ * start to admission), for the pool advice. */
+#define PGOV_SETUP_RING 1024
+
 /* What the worker found of pool_governor.database (pgov_db_state). */
 typedef enum PgovDbState
 {
@@ -128,6 +132,7 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 extern void pgov_login_release(int slotno, int pid);
 extern void pgov_count_wakeup(bool admitted);
 extern void pgov_timing_record(uint64 ns);
+extern void pgov_setup_record(int64 us);
 extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 
 /* The worker */
@@ -169,6 +174,7 @@ extern void pgov_board_state(PgovBoardState *st);
 extern int	pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums,
 							  TimestampTz now);
 extern void pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total);
+extern int	pgov_board_setup_times(int32 *out);
 extern void pgov_board_wakeups(uint64 *woken, uint64 *admitted,
 							   uint64 *requeued);
 extern void pgov_board_worker(int *pid, uint64 *ticks, uint64 *loads);

@@ -33,6 +33,7 @@
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
 PG_FUNCTION_INFO_V1(pgov_share_1_4);
+PG_FUNCTION_INFO_V1(pgov_setup_times_1_4);
 PG_FUNCTION_INFO_V1(pgov_backends_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_1);
@@ -526,6 +527,34 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 		v[1] = Int64GetDatum((int64) hist[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
+	return (Datum) 0;
+}
+
+/* The set-up times of the last logins admitted without a wait, in
+ * microseconds (backend start to admission), one row each: (n, setup_us),
+ * n the place in the ring. */
+Datum
+pgov_setup_times_1_4(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32	   *times;
+	int			n;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+	times = palloc(sizeof(int32) * PGOV_SETUP_RING);
+	n = pgov_board_setup_times(times);
+	for (i = 0; i < n; i++)
+	{
+		Datum		v[2];
+		bool		nulls[2] = {false, false};
+
+		v[0] = Int32GetDatum(i);
+		v[1] = Int32GetDatum(times[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(times);
 	return (Datum) 0;
 }
 
