@@ -330,12 +330,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use one of psycopg_pool, sqlalchemy, hikaricp, node-postgres, pgbouncer.';
 	END IF;
-	IF instances IS NULL OR instances < 1 THEN
-		RAISE EXCEPTION 'instances must be at least 1'
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = format('instances is %s.', coalesce(instances::text, 'NULL')),
-				  HINT = 'Give the number of application instances, each with its own pool, that share the tenant''s quota.';
-	END IF;
+	-- (plan_pool() refuses instances < 1, through recommend())
 	SELECT s.*, t.wait_timeout_ms, t.max_waiting AS tenant_max_waiting INTO r
 	FROM pool_governor.recommend(instances => pool_config.instances) s
 		 JOIN pool_governor.raw_tenants() t USING (tenant)

@@ -48,18 +48,27 @@ write_config($node, q{
 UPDATE pool_governor.tenants SET max_connections = 5 WHERE name = 'd';
 UPDATE pool_governor.tenants SET max_connections = 2 WHERE name = 'n';
 });
-my $since = $node->safe_psql('postgres',
-	"SELECT above_cap_since FROM pool_governor.tenant_status WHERE tenant = 'd'");
-isnt($since, '', 'd is above its cap (10 of 5) since the publication');
+# Once d has been above its cap for its 2 s of grace, two worker ticks are
+# enough: waits for them, then until d's sessions that are left number
+# $left.  Returns when d went above its cap.
+sub drain_pass
+{
+	my ($left) = @_;
+	my $since = $node->safe_psql('postgres',
+		"SELECT above_cap_since FROM pool_governor.tenant_status WHERE tenant = 'd'");
+	die 'd is not above its cap' if $since eq '';
+	$node->poll_query_until('postgres',
+		"SELECT now() >= '$since'::timestamptz + interval '2 s'")
+	  or die 'the grace did not pass';
+	wait_worker($node, ticks => 2);
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = $left FROM pool_governor.raw_backends() r JOIN pg_stat_activity a USING (pid) WHERE r.tenant = 'd'")
+	  or die 'the drained sessions did not exit';
+	return $since;
+}
 
-# once drain_grace has passed, two worker ticks are enough
-$node->poll_query_until('postgres',
-	"SELECT now() >= '$since'::timestamptz + interval '2 s'")
-  or die 'the grace did not pass';
-wait_worker($node, ticks => 2);
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 5 FROM pool_governor.raw_backends() r JOIN pg_stat_activity a USING (pid) WHERE r.tenant = 'd'")
-  or die 'the drained sessions did not exit';
+my $since = drain_pass(5);
+isnt($since, '', 'd was above its cap (10 of 5) from the publication');
 
 is($node->safe_psql('postgres',
 	"SELECT string_agg(application_name, ' ' ORDER BY application_name) FROM pool_governor.sessions WHERE tenant = 'd'"),
@@ -96,15 +105,7 @@ $node->poll_query_until('postgres',
 	"SELECT state = 'idle in transaction' FROM pool_governor.sessions WHERE application_name = 'd-07'")
   or die 'd-07 is not idle in a transaction';
 write_config($node, "UPDATE pool_governor.tenants SET max_connections = 2 WHERE name = 'd';");
-$since = $node->safe_psql('postgres',
-	"SELECT above_cap_since FROM pool_governor.tenant_status WHERE tenant = 'd'");
-$node->poll_query_until('postgres',
-	"SELECT now() >= '$since'::timestamptz + interval '2 s'")
-  or die 'the grace did not pass';
-wait_worker($node, ticks => 2);
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 3 FROM pool_governor.raw_backends() r JOIN pg_stat_activity a USING (pid) WHERE r.tenant = 'd'")
-  or die 'the drained sessions did not exit';
+drain_pass(3);
 wait_worker($node, ticks => 2);
 is($node->safe_psql('postgres',
 	"SELECT string_agg(application_name, ' ' ORDER BY application_name) FROM pool_governor.sessions WHERE tenant = 'd'"),

@@ -1140,6 +1140,25 @@ always_free(void *ctx, int n)
 	return true;
 }
 
+/* A login in slot decides in tenant (capacity 20). */
+static PgovSeatOutcome
+fair_decide(PgovBoard *fb, int slot, int tenant, int64_t t)
+{
+	PgovAsk		ask;
+	PgovVerdict v;
+
+	memset(&ask, 0, sizeof(ask));
+	ask.tenant = tenant;
+	ask.generation = 1;
+	ask.now = t;
+	ask.capacity = 20;
+	ask.slot_limit = 100;
+	ask.deadline_cap = t + 100000000;
+	ask.have_free_slots = always_free;
+	pgov_seat_decide(fb, slot, &ask, &v);
+	return v.outcome;
+}
+
 static void
 fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 {
@@ -1181,21 +1200,11 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 
 		for (int k = 0; k < n; k++)
 		{
-			PgovAsk		ask;
-			PgovVerdict v;
 			PgovWho		w = who_of(pid);
 
-			memset(&ask, 0, sizeof(ask));
-			ask.tenant = map[who];
-			ask.generation = 1;
-			ask.now = ++t;
-			ask.capacity = 20;
-			ask.slot_limit = 100;
-			ask.deadline_cap = t + 100000000;
-			ask.have_free_slots = always_free;
-			pgov_seat_claim(&fb, slot, pid++, &w, t);
-			pgov_seat_decide(&fb, slot, &ask, &v);
-			if (v.outcome != (who == 2 ? PGOV_SEAT_ADMITTED : PGOV_SEAT_QUEUED))
+			pgov_seat_claim(&fb, slot, pid++, &w, ++t);
+			if (fair_decide(&fb, slot, map[who], t) !=
+				(who == 2 ? PGOV_SEAT_ADMITTED : PGOV_SEAT_QUEUED))
 				wrong++;
 			slot++;
 		}
@@ -1213,24 +1222,10 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 			wrong++;
 			continue;
 		}
-		{
-			PgovAsk		ask;
-			PgovVerdict v;
-			int			s = woken[0];
-
-			memset(&ask, 0, sizeof(ask));
-			ask.tenant = fslots[s].tenant;
-			ask.generation = 1;
-			ask.now = ++t;
-			ask.capacity = 20;
-			ask.slot_limit = 100;
-			ask.deadline_cap = t + 100000000;
-			ask.have_free_slots = always_free;
-			pgov_seat_decide(&fb, s, &ask, &v);
-			if (v.outcome != PGOV_SEAT_ADMITTED)
-				wrong++;
-			order[r] = v.tenant[0];
-		}
+		if (fair_decide(&fb, woken[0], fslots[woken[0]].tenant, ++t) !=
+			PGOV_SEAT_ADMITTED)
+			wrong++;
+		order[r] = fb.tenants[fslots[woken[0]].tenant].name[0];
 	}
 	order[releases] = '\0';
 	CHECK(wrong == 0);
