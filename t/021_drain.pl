@@ -85,7 +85,7 @@ is(scalar @ev, 5, 'one event each, naming the tenant');
 is(join(' ', map { /process (\d+) ended/ ? $1 : '?' } @ev),
 	join(' ', map { $pid{ sprintf 'd-%02d', $_ } } 2 .. 6),
 	'the events name d-02 to d-06, the longest idle first');
-like($ev[0], qr/ended: idle \d+\.\d s; 10 connected, above cap 5 for [2-9]\.\d s/,
+like($ev[0], qr/ended: idle \d+\.\d s; 10 connected, above cap 5 for \d+\.\d s/,
 	'and say how long it was idle and which limit caused it');
 ok($node->safe_psql('postgres',
 	"SELECT min(event_time) >= '$since'::timestamptz + interval '2 s' FROM pool_governor.events WHERE event = 'idle session ended'") eq 't',
