@@ -44,12 +44,13 @@ sub setting
 		"SELECT value FROM pool_governor.pool_config('app', '$lib') WHERE setting = '$name'");
 }
 
-# Whether a command runs at all (a library present): 0 when it does.
+# Whether a command runs and succeeds (a library present): 1 if so, 0 if
+# it fails or is not there at all (IPC::Run dies on a missing command).
 sub runs
 {
 	my @cmd = @_;
 	my ($o, $e);
-	return IPC::Run::run(\@cmd, '>', \$o, '2>', \$e) ? 1 : 0;
+	return eval { IPC::Run::run(\@cmd, '>', \$o, '2>', \$e) } ? 1 : 0;
 }
 
 my %numbers;
