@@ -198,6 +198,8 @@ check_database(void)
 static void
 load(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -225,6 +227,8 @@ load(void)
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* as sync_sessions(): the pass goes on in the caller's context */
+	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -233,9 +237,13 @@ load(void)
 static void
 sync_sessions(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+
 	StartTransactionCommand();
 	pgov_sync_sessions(pgov_mode != PGOV_MODE_OFF);
 	CommitTransactionCommand();
+	/* the commit leaves TopMemoryContext current: the pass goes on in its own */
+	MemoryContextSwitchTo(cxt);
 }
 
 void
@@ -300,8 +308,6 @@ pgov_worker_main(Datum arg)
 		{
 			pgov_reconcile();
 			sync_sessions();
-			/* its commit left TopMemoryContext current: back to the pass's */
-			MemoryContextSwitchTo(pass_cxt);
 			/* idle sessions above a cap, where drain = 'idle' */
 			pgov_drain_idle();
 			/* a seat may have come from a raised capacity: nobody woke */
