@@ -244,9 +244,9 @@ pgov_generation(void)
 
 /*
  * The waiters that can take a seat now, the head of each queue that would
- * be admitted and no more (pgov_seat_wakeable).  With mark (bs->lock held
- * EXCLUSIVE) those already woken are left out and the others marked;
- * without (SHARED is enough) every such head is listed.
+ * be admitted and no more (pgov_seat_wakeable).  With mark those already
+ * woken are left out and the others marked.  bs->lock held EXCLUSIVE
+ * either way: the fair hand-off writes the tenants' scratch fields.
  */
 static void
 collect_wakeable(PgovWakeList *w, bool mark)

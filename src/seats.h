@@ -154,7 +154,8 @@ typedef struct PgovTenant
 	int64_t		stats_reset;
 	int64_t		above_cap_since;	/* connected > cap since then; 0 = not */
 	int64_t		drained;		/* idle sessions ended above the cap */
-	int			share_given;	/* pgov_seat_wakeable's scratch: seats */
+	int			share_given;	/* pgov_seat_wakeable's scratch (lock held
+								 * EXCLUSIVE, even without mark): seats */
 	int			share_next;		/* handed in its simulation, next slot */
 	PgovRecentBucket recent[PGOV_RECENT_BUCKETS];
 } PgovTenant;
