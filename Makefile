@@ -23,10 +23,11 @@ OBJS = \
 	src/worker.o
 EXTENSION = pool_governor
 DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql \
-	pool_governor--1.2--1.3.sql pool_governor--1.3--1.4.sql
+	pool_governor--1.2--1.3.sql pool_governor--1.3--1.4.sql \
+	pool_governor--1.4--1.5.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
-REGRESS = setup config_validation privileges views sizing
+REGRESS = setup config_validation privileges views sizing node_limits
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 	--temp-instance=$(CURDIR)/tmp_regress
 TAP_TESTS ?= 1

@@ -54,8 +54,12 @@ typedef struct BoardShared
 	uint64		load_done;		/* tickets the worker has served */
 	bool		load_ok;		/* how the last served load went */
 	char		load_problem[PGOV_PROBLEM_LEN];
-	PgovProblemLevel problem_level;
+	PgovProblemLevel problem_level; /* the tables refused, or NONE */
 	char		problem[PGOV_PROBLEM_LEN];
+	PgovProblemLevel fit_level[PGOV_NROLES];	/* what is wrong with the
+												 * numbers in each role */
+	char		fit_problem[PGOV_NROLES][PGOV_PROBLEM_LEN];
+	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
 	PgovDbState db_state;
 	int			db_misses;		/* checks that found no database, in a row */
 
@@ -96,6 +100,8 @@ typedef struct PgovWakeList
 #define PGOV_PLAN_ATTEMPTS		20
 
 static void timing_reset(void);
+static bool follow_role_locked(int role, PgovWakeList *w);
+static void report_role(int role);
 
 Size
 pgov_board_shmem_size(void)
@@ -168,13 +174,15 @@ pgov_board_nslots(void)
  * max_tenants when the configuration was validated. */
 static void
 publish_locked(const PgovPrepared *pp, const PgovPlan *plan, int *map,
-			   uint64 generation, TimestampTz now)
+			   int role, uint64 generation, TimestampTz now)
 {
 	const PgovConfig *cfg = pp->cfg;
 
 	if (!pgov_board_publish(&board, cfg->tenants, cfg->ntenants,
+							cfg->numbers[0] ? cfg->numbers : NULL, role,
 							cfg->default_tenant, plan, generation, now, map))
 		elog(PANIC, "pool_governor: a validated configuration did not fit");
+	strlcpy(bs->node_name, cfg->node_name, NAMEDATALEN);
 	pgov_rules_install(pp, map, bs->totals.default_tenant, generation);
 	bs->generation = generation;
 	bs->loaded_at = now;
@@ -193,41 +201,48 @@ pgov_board_restore(void)
 	PgovPrepared pp;
 	uint64		generation = 0;
 	char		problem[PGOV_PROBLEM_LEN];
-	PgovProblemLevel level = PGOV_PROBLEM_NONE;
 	int		   *map;
+	int			role;
 
 	problem[0] = '\0';
+	memset(&cfg, 0, sizeof(cfg));
 	if (pgov_snapshot_read(&cfg, &generation, problem, sizeof(problem)))
 	{
 		/* the server may have changed while it was down */
 		strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
-		level = pgov_fit_config(&cfg, problem, sizeof(problem));
-		if (level != PGOV_PROBLEM_NONE)
-			ereport(LOG, (errmsg("pool_governor: %s", problem)));
+		pgov_fit_config(&cfg);
+		for (role = 0; role < PGOV_NROLES; role++)
+			if (cfg.level[role] != PGOV_PROBLEM_NONE)
+				ereport(LOG, (errmsg("pool_governor: %s", cfg.problem[role])));
+		problem[0] = '\0';
 	}
 	else
 	{
 		memset(&cfg, 0, sizeof(cfg));
 		strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
+		strlcpy(cfg.node_name, pgov_node_name, NAMEDATALEN);
 		generation = 0;
-		if (problem[0])
-			level = PGOV_PROBLEM_CRITICAL;
 	}
 	pgov_rules_prepare(&pp, &cfg);
 	map = palloc(sizeof(int) * Max(cfg.ntenants, 1));
 	pgov_rules_lock();
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	publish_locked(&pp, NULL, map, generation, generation ? GetCurrentTimestamp() : 0);
-	bs->problem_level = level;
+	/* the role is the first login's to say: a standby or not */
+	publish_locked(&pp, NULL, map, PGOV_ROLE_UNKNOWN, generation,
+				   generation ? GetCurrentTimestamp() : 0);
+	/* a snapshot that cannot be used is critical until the tables load */
+	bs->problem_level = problem[0] ? PGOV_PROBLEM_CRITICAL : PGOV_PROBLEM_NONE;
 	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
+	for (role = 0; role < PGOV_NROLES; role++)
+	{
+		bs->fit_level[role] = cfg.level[role];
+		strlcpy(bs->fit_problem[role], cfg.problem[role], PGOV_PROBLEM_LEN);
+	}
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
 	pgov_rules_unprepare(&pp);
 	pfree(map);
-	if (cfg.tenants)
-		pfree(cfg.tenants);
-	if (cfg.rules)
-		pfree(cfg.rules);
+	pgov_free_config(&cfg);
 }
 
 /* The generation the board follows. */
@@ -335,12 +350,21 @@ pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
 				  bool ordinary)
 {
 	int			stale;
+	int			role = pgov_node_role();
+	PgovWakeList w;
+	bool		switched;
 
+	w.n = 0;
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 	stale = pgov_seat_claim(&board, slotno, MyProcPid, who, now);
 	pgov_seat_exempt(&board, slotno, ordinary, now);
+	/* what this session reads of the governor is in the node's role */
+	switched = bs->totals.role != role && follow_role_locked(role, &w);
 	LWLockRelease(bs->lock);
 	report_reclaimed(stale);
+	wake_slots(w.slots, w.n);
+	if (switched)
+		report_role(role);
 }
 
 static bool
@@ -376,6 +400,8 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	char		cap[32];
 	int			stale = 0;
 	bool		current;
+	bool		switched;
+	int			role = pgov_node_role();
 
 	ask.tenant = place->tenant;
 	ask.rule_id = place->rule_id;
@@ -396,15 +422,19 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 		stale = pgov_seat_claim(&board, slotno, MyProcPid, who, entered);
 	current = (bs->generation == place->generation);
 	w.n = 0;
+	/* the first login after a promotion is judged by the primary's numbers */
+	switched = bs->totals.role != role && follow_role_locked(role, NULL);
 	if (current)
 	{
 		pgov_seat_decide(&board, slotno, &ask, v);
 		/* a waiter left its queue: the next one may fit now */
-		if (v->after_wait && v->outcome != PGOV_SEAT_QUEUED)
+		if ((v->after_wait && v->outcome != PGOV_SEAT_QUEUED) || switched)
 			collect_wakeable(&w, true);
 	}
 	LWLockRelease(bs->lock);
 	report_reclaimed(stale);
+	if (switched)
+		report_role(role);
 	if (!current)
 		return false;
 	wake_slots(w.slots, w.n);
@@ -536,7 +566,8 @@ pgov_publish(const PgovConfig *cfg)
 		if (board.slots[attempt].state == PGOV_SLOT_WAITING)
 			waiters[nwaiters++] = attempt;
 	generation = bs->generation + 1;
-	publish_locked(&pp, plan, map, generation, GetCurrentTimestamp());
+	publish_locked(&pp, plan, map, pgov_node_role(), generation,
+				   GetCurrentTimestamp());
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
 	pgov_rules_unprepare(&pp);
@@ -565,6 +596,87 @@ pgov_set_problem(PgovProblemLevel level, const char *problem)
 	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
 	LWLockRelease(bs->lock);
 	return changed;
+}
+
+/*
+ * Records what is wrong with cfg's numbers in each role (pgov_fit_config),
+ * for health.  Returns the problem of the role in force when that changed
+ * and is one, so that the caller logs it once; else NULL.
+ */
+const char *
+pgov_set_fit(const PgovConfig *cfg)
+{
+	int			role;
+	int			now_role;
+	bool		changed;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	now_role = bs->totals.role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+	changed = bs->fit_level[now_role] != cfg->level[now_role] ||
+		strcmp(bs->fit_problem[now_role], cfg->problem[now_role]) != 0;
+	for (role = 0; role < PGOV_NROLES; role++)
+	{
+		bs->fit_level[role] = cfg->level[role];
+		strlcpy(bs->fit_problem[role], cfg->problem[role], PGOV_PROBLEM_LEN);
+	}
+	LWLockRelease(bs->lock);
+	return changed && cfg->level[now_role] != PGOV_PROBLEM_NONE ?
+		cfg->problem[now_role] : NULL;
+}
+
+/* The node_name the numbers in force were resolved for, into buf
+ * (NAMEDATALEN). */
+void
+pgov_board_node_name(char *buf)
+{
+	LWLockAcquire(bs->lock, LW_SHARED);
+	strlcpy(buf, bs->node_name, NAMEDATALEN);
+	LWLockRelease(bs->lock);
+}
+
+/* Caller holds bs->lock EXCLUSIVE: the numbers of role become those in
+ * force; w gets the waiters a raised cap lets in. */
+static bool
+follow_role_locked(int role, PgovWakeList *w)
+{
+	if (!pgov_seat_set_role(&board, role, GetCurrentTimestamp()))
+		return false;
+	if (w)
+		collect_wakeable(w, true);
+	return true;
+}
+
+static void
+report_role(int role)
+{
+	pgov_event_add(PGOV_EV_ROLE, NULL, NULL, "this node is now %s: its numbers as %s are in force",
+				   role == PGOV_ROLE_STANDBY ? "a standby" : "the primary",
+				   pgov_role_name(role));
+}
+
+/*
+ * Makes the numbers in force those of the role this node has now, when
+ * they are not yet: the first call after a standby's promotion switches
+ * them.  Logins do the same within their decision (pgov_login_decide);
+ * this is for the worker's tick and for sessions that decide nothing.
+ */
+void
+pgov_follow_role(void)
+{
+	int			role = pgov_node_role();
+	PgovWakeList w;
+	bool		switched;
+
+	/* a stale read only costs a lock: the role is checked again under it */
+	if (((volatile PgovSeatTotals *) &bs->totals)->role == role)
+		return;
+	w.n = 0;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	switched = follow_role_locked(role, &w);
+	LWLockRelease(bs->lock);
+	wake_slots(w.slots, w.n);
+	if (switched)
+		report_role(role);
 }
 
 static int
@@ -1235,8 +1347,22 @@ pgov_board_state(PgovBoardState *st)
 	st->generation = bs->generation;
 	st->loaded_at = bs->loaded_at;
 	st->worker_pid = bs->worker_pid;
-	st->level = bs->problem_level;
-	strlcpy(st->problem, bs->problem, sizeof(st->problem));
+	if (bs->problem_level != PGOV_PROBLEM_NONE)
+	{
+		st->level = bs->problem_level;
+		strlcpy(st->problem, bs->problem, sizeof(st->problem));
+	}
+	else
+	{
+		int			role = bs->totals.role == PGOV_ROLE_STANDBY ?
+			PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+
+		st->level = bs->fit_level[role];
+		strlcpy(st->problem, bs->fit_problem[role], sizeof(st->problem));
+	}
+	st->role = bs->totals.role;
+	st->role_since = (TimestampTz) bs->totals.role_since;
+	strlcpy(st->node_name, bs->node_name, NAMEDATALEN);
 	for (i = 0; i < bs->totals.ntenants; i++)
 		st->tenants += board.tenants[i].in_use;
 	LWLockRelease(bs->lock);

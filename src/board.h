@@ -104,6 +104,10 @@ typedef struct PgovBoardState
 	int			worker_pid;
 	PgovProblemLevel level;
 	char		problem[PGOV_PROBLEM_LEN];
+	int			role;			/* whose numbers are in force; may be
+								 * PGOV_ROLE_UNKNOWN */
+	TimestampTz role_since;
+	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
 } PgovBoardState;
 
 /* A governed session of a tenant whose drain is due (pgov_board_drain_due). */
@@ -142,6 +146,9 @@ extern void pgov_reconcile(void);
 extern void pgov_wake_waiters(void);
 extern TimestampTz pgov_turn_ends(void);
 extern bool pgov_set_problem(PgovProblemLevel level, const char *problem);
+extern const char *pgov_set_fit(const PgovConfig *cfg);
+extern void pgov_board_node_name(char *buf);
+extern void pgov_follow_role(void);
 extern uint64 pgov_load_begin(void);
 extern void pgov_load_end(uint64 ticket, bool ok, const char *problem);
 extern int	pgov_db_state(PgovDbState note);

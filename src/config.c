@@ -102,6 +102,13 @@ static const ColumnSpec rule_columns[] = {
 	{"client_addr", CIDROID},
 };
 
+static const ColumnSpec node_limit_columns[] = {
+	{"node", TEXTOID},
+	{"tenant", TEXTOID},
+	{"max_connections", INT4OID},
+	{"reserved_connections", INT4OID},
+};
+
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
 
@@ -245,6 +252,41 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 			snprintf(out->detail, sizeof(out->detail),
 					 "drain is 'natural' (sessions above the cap end when their clients disconnect) or 'idle' (the worker ends idle ones above the cap after drain_grace).");
 			break;
+		case PGOV_BAD_NODE_NAME:
+			snprintf(out->msg, sizeof(out->msg),
+					 "invalid node \"%s\" in pool_governor.node_limits for tenant \"%s\"",
+					 p->text, p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "node is 'primary', 'standby' or a node's pool_governor.node_name, 1 to %d bytes long.",
+					 NAMEDATALEN - 1);
+			break;
+		case PGOV_NODE_NEGATIVE_VALUE:
+			snprintf(out->msg, sizeof(out->msg),
+					 "%s of tenant \"%s\" on node \"%s\" must not be negative",
+					 p->field, p->tenant, p->text);
+			snprintf(out->detail, sizeof(out->detail),
+					 "The value given in pool_governor.node_limits is %lld.", value);
+			break;
+		case PGOV_NODE_RESERVED_ABOVE_CAP:
+			snprintf(out->msg, sizeof(out->msg),
+					 "reserved_connections of tenant \"%s\" on node \"%s\" exceeds its max_connections there",
+					 p->tenant, p->text);
+			snprintf(out->detail, sizeof(out->detail),
+					 "The node_limits row reserves %lld but caps the tenant at %lld.",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Lower reserved_connections or raise max_connections in the row.");
+			break;
+		case PGOV_NODE_RESERVED_ABOVE_CAPACITY:
+			snprintf(out->msg, sizeof(out->msg),
+					 "reserved connections of all tenants exceed the governed capacity of this node as %s",
+					 p->text);
+			snprintf(out->detail, sizeof(out->detail),
+					 "With pool_governor.node_limits applied, the tenants reserve %lld seats in all on this node, but its capacity is %lld.",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Lower some reserved_connections (in pool_governor.tenants or node_limits), or raise pool_governor.capacity or max_connections.");
+			break;
 		case PGOV_MISSING_VALUE:
 			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
 			if (p->tenant[0])
@@ -383,6 +425,82 @@ tenants_have_share_columns(void)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 1, &isnull)) == 3;
 }
+/* pool_governor.node_limits, where it exists (since 1.5); each row once,
+ * in a stable order (equal tables give equal snapshot bytes). */
+static const char *node_limits_query =
+"SELECT node, tenant, max_connections, reserved_connections "
+"FROM pool_governor.node_limits ORDER BY node, tenant";
+
+static bool
+have_node_limits(void)
+{
+	static const char *q =
+	"SELECT pg_catalog.to_regclass('pool_governor.node_limits') IS NOT NULL";
+	bool		isnull;
+
+	if (SPI_execute(q, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look for pool_governor.node_limits");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Reads node_limits into cfg, its tenants already read and sorted. */
+static bool
+read_node_limits(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
+{
+	TupleDesc	desc;
+	uint64		i;
+
+	if (!have_node_limits())
+		return true;
+	if (SPI_execute(node_limits_query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pool_governor.node_limits");
+	desc = SPI_tuptable->tupdesc;
+	if (!check_columns(desc, "node_limits", node_limit_columns,
+					   lengthof(node_limit_columns), p))
+		return false;
+	cfg->nlimits = (int) SPI_processed;
+	cfg->limits = MemoryContextAllocZero(mcxt, sizeof(PgovNodeLimit) * Max(cfg->nlimits, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		PgovNodeLimit *l = &cfg->limits[i];
+		char	   *node = SPI_getvalue(tup, desc, 1);
+		char	   *tenant = SPI_getvalue(tup, desc, 2);
+
+		if (node == NULL)
+			return set_problem(p, PGOV_MISSING_VALUE, NULL, "node", "node_limits");
+		if (tenant == NULL)
+			return set_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "node_limits");
+		l->tenant = pgov_find_tenant(cfg->tenants, cfg->ntenants, tenant);
+		if (l->tenant < 0)
+		{
+			set_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
+			return false;
+		}
+		if (strlen(node) == 0 || strlen(node) >= NAMEDATALEN)
+		{
+			set_problem(p, PGOV_BAD_NODE_NAME, tenant, "node", node);
+			return false;
+		}
+		strlcpy(l->node, node, NAMEDATALEN);
+		if (!get_int4(tup, desc, 3, &l->max_connections))
+			l->max_connections = PGOV_NO_CAP;
+		else if (l->max_connections < 0)
+		{
+			set_problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, "max_connections", node);
+			p->value = l->max_connections;
+			return false;
+		}
+		if (!get_int4(tup, desc, 4, &l->reserved_connections))
+		{
+			set_problem(p, PGOV_MISSING_VALUE, NULL, "reserved_connections", "node_limits");
+			return false;
+		}
+	}
+	return true;
+}
+
 static const char *rules_query =
 "SELECT id, priority, tenant, role_name, database_name, application_name, client_addr "
 "FROM pool_governor.rules";
@@ -521,27 +639,52 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			r->group_oid = get_role_oid(r->role_name, true);
 	}
 	pgov_sort_rules(cfg->rules, cfg->nrules);
-	return true;
+	return read_node_limits(cfg, mcxt, p);
 }
 
-/* Validates cfg against the limits in force now. */
+/*
+ * Validates cfg against the limits in force now: the tables as written,
+ * each node_limits row, and the numbers this node resolves in the role it
+ * has (node_limits applied), whose reserves must fit capacity.  On the
+ * primary, where the tables are written, that is the primary's capacity for
+ * its 'primary' rows and its own name's; a standby's rows are checked on
+ * the standby when it loads them.
+ */
 static bool
 validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 {
 	PgovLimits	limits;
 	const char **names = palloc(sizeof(char *) * Max(cfg->nrules, 1));
+	PgovTenantDef *resolved;
+	int			role = pgov_node_role();
 	int			i;
 	bool		ok;
 
 	for (i = 0; i < cfg->nrules; i++)
 		names[i] = cfg->tenants[cfg->rules[i].tenant].name;
-	limits.capacity = capacity;
+	limits.capacity = INT_MAX;
 	limits.max_tenants = pgov_max_tenants;
 	limits.extra_tenants = pgov_tenant_entries_for(cfg) - cfg->ntenants;
 	limits.max_rules = pgov_max_rules;
 	limits.max_wait_ms = (int64) AuthenticationTimeout * 1000;
 	ok = pgov_validate_config(cfg->tenants, cfg->ntenants, names, cfg->rules,
-							  cfg->nrules, &limits, p);
+							  cfg->nrules, &limits, p) &&
+		pgov_validate_node_limits(cfg->limits, cfg->nlimits, cfg->tenants,
+								  cfg->ntenants, p);
+	if (ok)
+	{
+		resolved = palloc(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
+		pgov_resolve_config(cfg, role, resolved);
+		limits.capacity = capacity;
+		ok = pgov_validate_config(resolved, cfg->ntenants, names, cfg->rules,
+								  cfg->nrules, &limits, p);
+		if (!ok && p->code == PGOV_RESERVED_ABOVE_CAPACITY && cfg->nlimits > 0)
+		{
+			p->code = PGOV_NODE_RESERVED_ABOVE_CAPACITY;
+			strlcpy(p->text, pgov_role_name(role), sizeof(p->text));
+		}
+		pfree(resolved);
+	}
 	pfree(names);
 	return ok;
 }
@@ -635,10 +778,10 @@ pgov_load_config(void)
 	PgovConfig	cfg;
 	PgovProblem problem;
 	char		text[PGOV_PROBLEM_LEN];
-	char		why[PGOV_PROBLEM_LEN];
+	const char *why;
+	char		node_name[NAMEDATALEN];
 	volatile bool ok = false;
 	volatile bool failed = false;
-	PgovProblemLevel level;
 	char	   *bytes;
 	Size		len;
 	uint64		generation;
@@ -686,24 +829,29 @@ pgov_load_config(void)
 		return;
 	}
 
-	/* valid but for reserves above the capacity: enforce it, scaled */
-	level = pgov_fit_config(&cfg, why, sizeof(why));
+	/* this node's numbers in each role; reserves above the capacity are
+	 * enforced scaled */
+	pgov_fit_config(&cfg);
 	last_warning[0] = '\0';
 
 	bytes = pgov_config_bytes(&cfg, &len);
+	pgov_board_node_name(node_name);
 	if (published_bytes != NULL && len == published_len &&
-		memcmp(bytes, published_bytes, len) == 0)
+		memcmp(bytes, published_bytes, len) == 0 &&
+		strcmp(node_name, cfg.node_name) == 0)
 	{
 		/* nothing changed: no new generation, but the problem may have */
 		pfree(bytes);
-		if (pgov_set_problem(level, why) && level != PGOV_PROBLEM_NONE)
+		pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
+		if ((why = pgov_set_fit(&cfg)) != NULL)
 			ereport(LOG, (errmsg("pool_governor: %s", why)));
 		pgov_load_end(ticket, true, NULL);
 		return;
 	}
 
 	generation = pgov_publish(&cfg);
-	if (pgov_set_problem(level, why) && level != PGOV_PROBLEM_NONE)
+	pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
+	if ((why = pgov_set_fit(&cfg)) != NULL)
 		ereport(LOG, (errmsg("pool_governor: %s", why)));
 	pgov_snapshot_write(&cfg, generation);
 	remember_published(bytes, len);
@@ -732,7 +880,7 @@ pgov_unpublish(void)
 	recall_published();
 	memset(&cfg, 0, sizeof(cfg));
 	strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
-	cfg.capacity = pgov_capacity();
+	pgov_fit_config(&cfg);
 	bytes = pgov_config_bytes(&cfg, &len);
 	if (published_bytes == NULL ||
 		(len == published_len && memcmp(bytes, published_bytes, len) == 0))
@@ -742,6 +890,7 @@ pgov_unpublish(void)
 	}
 	generation = pgov_publish(&cfg);
 	pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
+	(void) pgov_set_fit(&cfg);
 	pgov_snapshot_remove();
 	remember_published(NULL, 0);
 	pfree(bytes);
@@ -846,7 +995,7 @@ pgov_config_trigger(PG_FUNCTION_ARGS)
 static bool
 changed_in_this_transaction(void)
 {
-	const char *tables[] = {"tenants", "rules"};
+	const char *tables[] = {"tenants", "rules", "node_limits"};
 	int			i;
 
 	for (i = 0; i < lengthof(tables); i++)

@@ -32,12 +32,24 @@ typedef struct PgovConfig
 	PgovRule   *rules;			/* sorted; tenant = index in tenants */
 	char		default_tenant[NAMEDATALEN];
 	int			capacity;		/* what it was validated against */
+	int			nlimits;
+	PgovNodeLimit *limits;		/* node_limits; tenant = index in tenants */
+
+	/* pgov_fit_config: this node's numbers for each tenant in each role,
+	 * reserves fitted, and what is wrong with them */
+	char		node_name[NAMEDATALEN]; /* resolved for */
+	PgovNodeNumbers *numbers[PGOV_NROLES];	/* [ntenants] each */
+	PgovProblemLevel level[PGOV_NROLES];
+	char		problem[PGOV_NROLES][PGOV_PROBLEM_LEN];
 } PgovConfig;
 
 extern int	pgov_capacity(void);
 extern int	pgov_slot_limit(void);
+extern int	pgov_node_role(void);
 extern int	pgov_tenant_entries_for(const PgovConfig *cfg);
-extern PgovProblemLevel pgov_fit_config(PgovConfig *cfg, char *why,
-										size_t len);
+extern void pgov_resolve_config(const PgovConfig *cfg, int role,
+								PgovTenantDef *out);
+extern void pgov_fit_config(PgovConfig *cfg);
+extern void pgov_free_config(PgovConfig *cfg);
 
 #endif							/* PGOV_CONFIGURATION_H */

@@ -122,6 +122,8 @@ pgov_event_kind_name(PgovEventKind kind)
 			return "sessions adopted";
 		case PGOV_EV_DRAINED:
 			return "idle session ended";
+		case PGOV_EV_ROLE:
+			return "role changed";
 	}
 	return "unknown";
 }

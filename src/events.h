@@ -34,7 +34,8 @@ typedef enum PgovEventKind
 	PGOV_EV_SLOT_RECLAIMED,
 	PGOV_EV_WAIT_ABANDONED,
 	PGOV_EV_ADOPTED,
-	PGOV_EV_DRAINED
+	PGOV_EV_DRAINED,
+	PGOV_EV_ROLE				/* this node's role changed */
 } PgovEventKind;
 
 #define PGOV_DETAIL_LEN 160

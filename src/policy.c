@@ -678,3 +678,116 @@ pgov_scale_reserves(PgovTenantDef *tenants, int ntenants, int capacity)
 			((int64_t) tenants[i].reserved_connections * (capacity > 0 ? capacity : 0) / sum);
 	return (int) sum;
 }
+
+/* --- per-node budgets --- */
+
+/* The node value of node_limits rows for a role. */
+const char *
+pgov_role_name(int role)
+{
+	return role == PGOV_ROLE_STANDBY ? "standby" : "primary";
+}
+
+/*
+ * Checks each node_limits row on its own: a node named, a tenant that
+ * exists, numbers that are not negative, a reserve within the cap.  What
+ * the rows add up to is checked on each node, for the numbers it resolves
+ * (pgov_validate_config on pgov_apply_numbers' result).
+ */
+bool
+pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
+						  const PgovTenantDef *tenants, int ntenants,
+						  PgovProblem *p)
+{
+	int			i;
+
+	for (i = 0; i < nlimits; i++)
+	{
+		const PgovNodeLimit *l = &limits[i];
+		size_t		len = strnlen(l->node, PGOV_NAME_LEN);
+		const char *tenant;
+
+		if (l->tenant < 0 || l->tenant >= ntenants)
+			return problem(p, PGOV_UNKNOWN_TENANT, "", 0, "tenant", 0, 0);
+		tenant = tenants[l->tenant].name;
+		if (len == 0 || len >= PGOV_NAME_LEN)
+		{
+			problem(p, PGOV_BAD_NODE_NAME, tenant, 0, "node", (int64_t) len, 0);
+			copy_text(p->text, sizeof(p->text), l->node);
+			return false;
+		}
+		if (l->max_connections < 0 && l->max_connections != PGOV_NO_CAP)
+			problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, 0, "max_connections",
+					l->max_connections, 0);
+		else if (l->reserved_connections < 0)
+			problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, 0, "reserved_connections",
+					l->reserved_connections, 0);
+		else if (l->max_connections != PGOV_NO_CAP &&
+				 l->reserved_connections > l->max_connections)
+			problem(p, PGOV_NODE_RESERVED_ABOVE_CAP, tenant, 0,
+					"reserved_connections", l->reserved_connections,
+					l->max_connections);
+		else
+			continue;
+		copy_text(p->text, sizeof(p->text), l->node);
+		return false;
+	}
+	memset(p, 0, sizeof(*p));
+	return true;
+}
+
+/*
+ * A node's numbers for each tenant, in the node's role: the row with the
+ * node's name, else the row for its role, else the tenants row.  node_name
+ * "" is a node without a name.  out has ntenants entries.  O(tenants +
+ * rows).
+ */
+void
+pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
+				  const PgovNodeLimit *limits, int nlimits,
+				  const char *node_name, int role, PgovNodeNumbers *out)
+{
+	const char *role_name = pgov_role_name(role);
+	int			i;
+
+	for (i = 0; i < ntenants; i++)
+	{
+		out[i].max_connections = tenants[i].max_connections;
+		out[i].reserved_connections = tenants[i].reserved_connections;
+		out[i].from = PGOV_FROM_TENANTS;
+	}
+	for (i = 0; i < nlimits; i++)
+	{
+		const PgovNodeLimit *l = &limits[i];
+		int			from;
+
+		if (l->tenant < 0 || l->tenant >= ntenants)
+			continue;
+		if (node_name[0] != '\0' && strcmp(l->node, node_name) == 0)
+			from = PGOV_FROM_NAME;
+		else if (strcmp(l->node, role_name) == 0)
+			from = PGOV_FROM_ROLE;
+		else
+			continue;
+		if (from < out[l->tenant].from)
+			continue;
+		out[l->tenant].max_connections = l->max_connections;
+		out[l->tenant].reserved_connections = l->reserved_connections;
+		out[l->tenant].from = from;
+	}
+}
+
+/* Puts resolved numbers into the tenants (a copy: what validation and the
+ * reserve scaling work on). */
+void
+pgov_apply_numbers(PgovTenantDef *tenants, int ntenants,
+				   const PgovNodeNumbers *numbers)
+{
+	int			i;
+
+	for (i = 0; i < ntenants; i++)
+	{
+		tenants[i].max_connections = numbers[i].max_connections;
+		tenants[i].reserved_connections = numbers[i].reserved_connections;
+	}
+}

@@ -56,6 +56,45 @@ typedef struct PgovTenantDef
 	int64_t		drain_grace_ms;
 } PgovTenantDef;
 
+/*
+ * Per-node budgets (pool_governor.node_limits): a row replaces a tenant's
+ * max_connections and reserved_connections on the nodes it names, by the
+ * node's name (pool_governor.node_name) or by its role.
+ */
+typedef enum PgovRole
+{
+	PGOV_ROLE_PRIMARY = 0,
+	PGOV_ROLE_STANDBY = 1
+} PgovRole;
+
+#define PGOV_NROLES 2
+#define PGOV_ROLE_UNKNOWN (-1)	/* no login has said yet */
+
+typedef struct PgovNodeLimit
+{
+	char		node[PGOV_NAME_LEN];	/* 'primary', 'standby' or a name */
+	int32_t		tenant;			/* index in the tenants */
+	int32_t		max_connections;	/* PGOV_NO_CAP = none */
+	int32_t		reserved_connections;
+	int32_t		pad;			/* zero: equal rows give equal bytes */
+} PgovNodeLimit;
+
+/* Where a tenant's numbers on a node come from. */
+typedef enum PgovLimitsFrom
+{
+	PGOV_FROM_TENANTS = 0,		/* the tenants row */
+	PGOV_FROM_ROLE,				/* node_limits, the node's role */
+	PGOV_FROM_NAME				/* node_limits, the node's name */
+} PgovLimitsFrom;
+
+/* A tenant's numbers in force for one role of this node. */
+typedef struct PgovNodeNumbers
+{
+	int32_t		max_connections;
+	int32_t		reserved_connections;
+	int32_t		from;			/* PgovLimitsFrom */
+} PgovNodeNumbers;
+
 /* One classification rule (a row of pool_governor.rules); NULL = "" + flag */
 typedef struct PgovRule
 {
@@ -156,7 +195,11 @@ typedef enum PgovProblemCode
 	PGOV_BAD_COLUMN,
 	PGOV_WAIT_TOO_SHORT,
 	PGOV_BAD_WEIGHT,
-	PGOV_BAD_DRAIN
+	PGOV_BAD_DRAIN,
+	PGOV_BAD_NODE_NAME,			/* node_limits.node empty or too long */
+	PGOV_NODE_NEGATIVE_VALUE,	/* a node_limits row; text = its node */
+	PGOV_NODE_RESERVED_ABOVE_CAP,
+	PGOV_NODE_RESERVED_ABOVE_CAPACITY	/* this node's numbers, as resolved */
 } PgovProblemCode;
 
 typedef struct PgovProblem
@@ -247,6 +290,16 @@ extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 								 const PgovLimits *limits, PgovProblem *p);
 extern int	pgov_scale_reserves(PgovTenantDef *tenants, int ntenants,
 								int capacity);
+extern const char *pgov_role_name(int role);
+extern bool pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
+									  const PgovTenantDef *tenants, int ntenants,
+									  PgovProblem *p);
+extern void pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
+							  const PgovNodeLimit *limits, int nlimits,
+							  const char *node_name, int role,
+							  PgovNodeNumbers *out);
+extern void pgov_apply_numbers(PgovTenantDef *tenants, int ntenants,
+							   const PgovNodeNumbers *numbers);
 extern void pgov_sort_tenants(PgovTenantDef *tenants, int ntenants);
 extern int	pgov_find_tenant(const PgovTenantDef *tenants, int ntenants,
 							 const char *name);

@@ -30,6 +30,7 @@ int			pgov_mode = PGOV_MODE_ENFORCE;
 char	   *pgov_database = NULL;
 int			pgov_capacity_setting = -1;
 char	   *pgov_default_tenant = NULL;
+char	   *pgov_node_name = NULL;
 bool		pgov_exempt_superusers = true;
 int			pgov_max_tenants = 1024;
 int			pgov_max_rules = 4096;
@@ -58,6 +59,28 @@ pgov_mode_name(int mode)
 		if (e->val == mode)
 			return e->name;
 	return "unknown";
+}
+
+/* A node's name: what node_limits.node matches, and not a role's. */
+static bool
+check_node_name(char **newval, void **extra, GucSource source)
+{
+	size_t		len = *newval ? strlen(*newval) : 0;
+
+	if (len >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A node name must be at most %d bytes long.",
+							NAMEDATALEN - 1);
+		return false;
+	}
+	if (len > 0 && (strcmp(*newval, "primary") == 0 || strcmp(*newval, "standby") == 0))
+	{
+		GUC_check_errdetail("\"%s\" names a role in pool_governor.node_limits, not a node.",
+							*newval);
+		GUC_check_errhint("Give the node its own name, such as its Patroni member name.");
+		return false;
+	}
+	return true;
 }
 
 /* A tenant name: what pool_governor.tenants.name accepts. */
@@ -119,6 +142,12 @@ define_settings(void)
 							   gettext_noop("When pool_governor.tenants has no such tenant, it exists with no cap and no reserved seats."),
 							   &pgov_default_tenant, "default",
 							   PGC_SIGHUP, 0, check_default_tenant, NULL, NULL);
+
+	DefineCustomStringVariable("pool_governor.node_name",
+							   gettext_noop("This node's name in pool_governor.node_limits."),
+							   gettext_noop("A tenant's numbers on this node come from the node_limits row with this name, else the row for the node's role (primary or standby), else pool_governor.tenants. Empty: the node has no name."),
+							   &pgov_node_name, "",
+							   PGC_SIGHUP, 0, check_node_name, NULL, NULL);
 
 	DefineCustomBoolVariable("pool_governor.exempt_superusers",
 							 gettext_noop("Superusers are counted apart and never refused."),

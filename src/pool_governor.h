@@ -27,6 +27,7 @@ extern int	pgov_mode;
 extern char *pgov_database;
 extern int	pgov_capacity_setting;
 extern char *pgov_default_tenant;
+extern char *pgov_node_name;
 extern bool pgov_exempt_superusers;
 extern int	pgov_max_tenants;
 extern int	pgov_max_rules;

@@ -187,6 +187,7 @@ pgov_board_init(PgovBoard *b)
 	memset(b->totals, 0, sizeof(*b->totals));
 	b->totals->default_tenant = -1;
 	b->totals->wq_head = b->totals->wq_tail = -1;
+	b->totals->role = PGOV_ROLE_UNKNOWN;
 	memset(b->tenants, 0, sizeof(PgovTenant) * b->max_tenants);
 	for (i = 0; i < b->max_tenants; i++)
 	{
@@ -867,12 +868,38 @@ pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
 	return ndefs + (find_def(defs, ndefs, default_name) < 0 ? 1 : 0);
 }
 
-static void
-apply_def(PgovTenant *t, const PgovTenantDef *def)
+/* The role whose numbers a board in role enforces: the primary's until a
+ * login has said. */
+static int
+numbers_role(int role)
 {
+	return role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+}
+
+/* def, with this node's numbers in each role (numbers NULL: def's), into
+ * t, the numbers of role in force. */
+static void
+apply_def(PgovTenant *t, const PgovTenantDef *def,
+		  PgovNodeNumbers *const *numbers, int d, int role)
+{
+	int			r;
+
+	for (r = 0; r < PGOV_NROLES; r++)
+	{
+		PgovNodeNumbers *n = &t->by_role[r];
+
+		if (numbers && d >= 0)
+			*n = numbers[r][d];
+		else
+		{
+			n->max_connections = def->max_connections;
+			n->reserved_connections = def->reserved_connections;
+			n->from = PGOV_FROM_TENANTS;
+		}
+	}
 	t->configured = true;
-	t->max_connections = def->max_connections;
-	t->reserved_connections = def->reserved_connections;
+	t->max_connections = t->by_role[numbers_role(role)].max_connections;
+	t->reserved_connections = t->by_role[numbers_role(role)].reserved_connections;
 	t->max_waiting = def->max_waiting;
 	t->wait_timeout_ms = def->wait_timeout_ms;
 	t->weight = def->weight > 0 ? def->weight : 1;
@@ -929,6 +956,7 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
  */
 bool
 pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
+				   PgovNodeNumbers *const *numbers, int role,
 				   const char *default_name, const PgovPlan *plan,
 				   uint64_t generation, int64_t now, int *map)
 {
@@ -941,6 +969,11 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 
 	if (pgov_tenant_entries_needed(defs, ndefs, default_name) > b->max_tenants)
 		return false;
+	if (role != PGOV_ROLE_UNKNOWN && role != tot->role)
+	{
+		tot->role = role;
+		tot->role_since = now;
+	}
 	memset(&dflt, 0, sizeof(dflt));
 	strncpy(dflt.name, default_name, PGOV_NAME_LEN - 1);
 	dflt.max_connections = PGOV_NO_CAP;
@@ -996,7 +1029,7 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 		if (idx < 0)
 			idx = allocate_entry(b, def->name, now, &cursor);
 		/* cannot fail: removed entries were freed and the count checked */
-		apply_def(&b->tenants[idx], def);
+		apply_def(&b->tenants[idx], def, numbers, i < ndefs ? i : -1, tot->role);
 		if (i < ndefs)
 			map[i] = idx;
 		else
@@ -1047,6 +1080,38 @@ pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 			t->peak_connected = t->connected;
 			t->peak_at = now;
 		}
+	}
+	note_above_cap(b, now);
+	return true;
+}
+
+/*
+ * This node now has role (a standby was promoted, or a node not yet
+ * decided says what it is): every tenant's numbers become those of the
+ * role, the totals follow.  A tenant left above a lowered cap drains as
+ * after a publication.  Returns whether anything changed: the caller wakes
+ * waiters, as a raised cap may let them in.  O(tenants).
+ */
+bool
+pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
+{
+	PgovSeatTotals *tot = b->totals;
+	int			i;
+
+	if (tot->role == role)
+		return false;
+	tot->role = role;
+	tot->role_since = now;
+	tot->sum_held = 0;
+	for (i = 0; i < tot->ntenants; i++)
+	{
+		PgovTenant *t = &b->tenants[i];
+
+		if (!t->in_use)
+			continue;
+		t->max_connections = t->by_role[numbers_role(role)].max_connections;
+		t->reserved_connections = t->by_role[numbers_role(role)].reserved_connections;
+		tot->sum_held += held(t);
 	}
 	note_above_cap(b, now);
 	return true;

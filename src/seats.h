@@ -135,6 +135,9 @@ typedef struct PgovTenant
 	int			weight;			/* fair share of the shared seats */
 	int			drain;			/* PgovDrain */
 	int64_t		drain_grace_ms;
+	PgovNodeNumbers by_role[PGOV_NROLES];	/* this node's numbers in each
+											 * role (reserves fitted): the
+											 * ones above follow the role */
 
 	int			connected;
 	int			waiting;
@@ -174,6 +177,9 @@ typedef struct PgovSeatTotals
 	int64_t		recent_width_us;	/* of a step of the tenants' recent[] */
 	int			wq_head;		/* first tenant with waiters, -1 = none */
 	int			wq_tail;
+	int			role;			/* PgovRole whose numbers are in force;
+								 * PGOV_ROLE_UNKNOWN until a login says */
+	int64_t		role_since;		/* when it was last switched */
 } PgovSeatTotals;
 
 /* A backend's handle on the arrays (pointers are per process). */
@@ -309,9 +315,12 @@ extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
 extern int	pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
 									   const char *default_name);
 extern bool pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs,
-							   int ndefs, const char *default_name,
+							   int ndefs,
+							   PgovNodeNumbers *const *numbers, int role,
+							   const char *default_name,
 							   const PgovPlan *plan, uint64_t generation,
 							   int64_t now, int *map);
+extern bool pgov_seat_set_role(PgovBoard *b, int role, int64_t now);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 extern void pgov_board_window(PgovBoard *b, int64_t window_us);
 extern void pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,

@@ -84,6 +84,7 @@ tenant_size(uint32_t format)
 	return format >= 3 ? sizeof(PgovTenantDef) : sizeof(PgovTenantDefV2);
 }
 
+/* The bytes before the node_limits part (format 4), or all (before). */
 static size_t
 payload_size(uint32_t format, int ntenants, int nrules)
 {
@@ -91,10 +92,19 @@ payload_size(uint32_t format, int ntenants, int nrules)
 		sizeof(PgovRule) * (size_t) nrules;
 }
 
-size_t
-pgov_snap_payload_size(int ntenants, int nrules)
+/* The node_limits part of format 4: its count, a zero, the rows. */
+#define LIMITS_HEAD 8
+
+static size_t
+limits_size(int nlimits)
 {
-	return payload_size(PGOV_SNAP_FORMAT, ntenants, nrules);
+	return LIMITS_HEAD + sizeof(PgovNodeLimit) * (size_t) nlimits;
+}
+
+size_t
+pgov_snap_payload_size(int ntenants, int nrules, int nlimits)
+{
+	return payload_size(PGOV_SNAP_FORMAT, ntenants, nrules) + limits_size(nlimits);
 }
 
 /* The i-th tenant of a checked payload, as this version defines one. */
@@ -125,7 +135,8 @@ size_t
 pgov_snap_max_size(void)
 {
 	return PGOV_SNAP_HEADER_SIZE +
-		pgov_snap_payload_size(PGOV_SNAP_MAX_TENANTS, PGOV_SNAP_MAX_RULES);
+		pgov_snap_payload_size(PGOV_SNAP_MAX_TENANTS, PGOV_SNAP_MAX_RULES,
+							   PGOV_SNAP_MAX_LIMITS);
 }
 
 /*
@@ -138,11 +149,13 @@ pgov_snap_max_size(void)
 void
 pgov_snap_payload(char *buf, int capacity, const char *default_tenant,
 				  const PgovTenantDef *tenants, int ntenants,
-				  const PgovRule *rules, int nrules)
+				  const PgovRule *rules, int nrules,
+				  const PgovNodeLimit *limits, int nlimits)
 {
 	PgovSnapHead head;
 	size_t		tsize = sizeof(PgovTenantDef) * (size_t) ntenants;
 	size_t		rsize = sizeof(PgovRule) * (size_t) nrules;
+	char	   *lp = buf + sizeof(head) + tsize + rsize;
 
 	memset(&head, 0, sizeof(head));
 	head.ntenants = ntenants;
@@ -154,6 +167,10 @@ pgov_snap_payload(char *buf, int capacity, const char *default_tenant,
 		memcpy(buf + sizeof(head), tenants, tsize);
 	if (rsize)
 		memcpy(buf + sizeof(head) + tsize, rules, rsize);
+	put32(lp, (uint32_t) nlimits);
+	put32(lp + 4, 0);
+	if (nlimits)
+		memcpy(lp + LIMITS_HEAD, limits, sizeof(PgovNodeLimit) * (size_t) nlimits);
 }
 
 /* Fills the 32-byte header for payload (PGOV_SNAP_FORMAT). */
@@ -194,6 +211,14 @@ tenant_ok(const PgovTenantDef *t)
 }
 
 static int
+limit_ok(const PgovNodeLimit *l, int ntenants)
+{
+	return terminated(l->node, PGOV_NAME_LEN) && l->node[0] != '\0' &&
+		l->tenant >= 0 && l->tenant < ntenants &&
+		l->max_connections >= PGOV_NO_CAP && l->reserved_connections >= 0;
+}
+
+static int
 rule_ok(const PgovRule *r, int ntenants)
 {
 	return r->tenant >= 0 && r->tenant < ntenants &&
@@ -217,6 +242,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 	uint32_t	payload_len;
 	uint32_t	crc;
 	size_t		at;
+	size_t		base;
 	int			i;
 
 	memset(info, 0, sizeof(*info));
@@ -246,9 +272,27 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 	memcpy(&info->head, payload, sizeof(PgovSnapHead));
 	if (info->head.ntenants < 0 || info->head.ntenants > PGOV_SNAP_MAX_TENANTS ||
 		info->head.nrules < 0 || info->head.nrules > PGOV_SNAP_MAX_RULES ||
-		payload_len != payload_size(format, info->head.ntenants, info->head.nrules) ||
 		!terminated(info->head.default_tenant, PGOV_NAME_LEN))
 		return PGOV_SNAP_BAD_LAYOUT;
+	base = payload_size(format, info->head.ntenants, info->head.nrules);
+	if (format < 4)
+	{
+		if (payload_len != base)
+			return PGOV_SNAP_BAD_LAYOUT;
+	}
+	else
+	{
+		int32_t		nlimits;
+
+		if (payload_len < base + LIMITS_HEAD)
+			return PGOV_SNAP_BAD_LAYOUT;
+		nlimits = (int32_t) get32(payload + base);
+		if (nlimits < 0 || nlimits > PGOV_SNAP_MAX_LIMITS ||
+			get32(payload + base + 4) != 0 ||
+			payload_len != base + limits_size(nlimits))
+			return PGOV_SNAP_BAD_LAYOUT;
+		info->nlimits = nlimits;
+	}
 
 	/* tenants: valid, and strictly sorted by name (they are searched) */
 	at = sizeof(PgovSnapHead);
@@ -277,6 +321,16 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 			return PGOV_SNAP_BAD_LAYOUT;
 		at += sizeof(r);
 	}
+	at += LIMITS_HEAD;
+	for (i = 0; i < info->nlimits; i++)
+	{
+		PgovNodeLimit l;
+
+		memcpy(&l, payload + at, sizeof(l));
+		if (!limit_ok(&l, info->head.ntenants))
+			return PGOV_SNAP_BAD_LAYOUT;
+		at += sizeof(l);
+	}
 	memcpy(&info->generation, file + OFF_GENERATION, sizeof(info->generation));
 	info->format = format;
 	return PGOV_SNAP_OK;
@@ -285,7 +339,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 /* Copies a checked file's arrays into tenants[ntenants] and rules[nrules]. */
 void
 pgov_snap_copy(const char *file, const PgovSnapInfo *info,
-			   PgovTenantDef *tenants, PgovRule *rules)
+			   PgovTenantDef *tenants, PgovRule *rules, PgovNodeLimit *limits)
 {
 	const char *p = file + PGOV_SNAP_HEADER_SIZE + sizeof(PgovSnapHead);
 	size_t		tsize = tenant_size(info->format) * (size_t) info->head.ntenants;
@@ -295,6 +349,9 @@ pgov_snap_copy(const char *file, const PgovSnapInfo *info,
 		tenant_at(p, info->format, i, &tenants[i]);
 	if (info->head.nrules)
 		memcpy(rules, p + tsize, sizeof(PgovRule) * (size_t) info->head.nrules);
+	if (info->nlimits)
+		memcpy(limits, p + tsize + sizeof(PgovRule) * (size_t) info->head.nrules +
+			   LIMITS_HEAD, sizeof(PgovNodeLimit) * (size_t) info->nlimits);
 }
 
 /* What the WARNING says of the file: "the snapshot ... <text>". */

@@ -12,7 +12,7 @@
  * The file is a 32-byte header and a payload:
  *
  *		offset  0  uint32 magic "PGOV"
- *		        4  uint32 format (3; 1 and 2 are still read)
+ *		        4  uint32 format (4; 1 to 3 are still read)
  *		        8  uint32 sizeof(PgovTenantDef)   layout of the payload
  *		       12  uint32 sizeof(PgovRule)
  *		       16  uint64 generation
@@ -23,7 +23,11 @@
  * Formats 1 and 2 (pool_governor 1.0 to 1.3) hold tenants without weight
  * and drain (PgovTenantDefV2); they are read with weight 1, drain
  * 'natural' and drain_grace 30 s, the columns' defaults.
- *		       32  payload: PgovSnapHead, tenants[ntenants], rules[nrules]
+ *		       32  payload: PgovSnapHead, tenants[ntenants], rules[nrules],
+ *		                  and from format 4 int32 nlimits, int32 0,
+ *		                  node_limits[nlimits] (PgovNodeLimit)
+ *
+ * Format 3 (pool_governor 1.4) has no node_limits: read as none.
  *
  * Every number in the header is checked against the file's real length
  * before the caller allocates anything, and every index and string in the
@@ -41,13 +45,14 @@
 #include "policy.h"
 
 #define PGOV_SNAP_MAGIC		0x564f4750	/* "PGOV" */
-#define PGOV_SNAP_FORMAT	3
+#define PGOV_SNAP_FORMAT	4
 #define PGOV_SNAP_HEADER_SIZE 32
 
 /* Upper bounds of what a snapshot may hold (pool_governor.max_tenants and
  * max_rules can be set no higher). */
 #define PGOV_SNAP_MAX_TENANTS 100000
 #define PGOV_SNAP_MAX_RULES 100000
+#define PGOV_SNAP_MAX_LIMITS 200000
 
 /* A tenant as formats 1 and 2 wrote it. */
 typedef struct PgovTenantDefV2
@@ -89,21 +94,24 @@ typedef struct PgovSnapInfo
 	uint32_t	format;
 	uint64_t	generation;
 	PgovSnapHead head;
+	int32_t		nlimits;
 } PgovSnapInfo;
 
 extern uint32_t pgov_crc32c(uint32_t crc, const void *data, size_t len);
 extern size_t pgov_snap_max_size(void);
-extern size_t pgov_snap_payload_size(int ntenants, int nrules);
+extern size_t pgov_snap_payload_size(int ntenants, int nrules, int nlimits);
 extern void pgov_snap_payload(char *buf, int capacity,
 							  const char *default_tenant,
 							  const PgovTenantDef *tenants, int ntenants,
-							  const PgovRule *rules, int nrules);
+							  const PgovRule *rules, int nrules,
+							  const PgovNodeLimit *limits, int nlimits);
 extern void pgov_snap_header(char *header, uint64_t generation,
 							 const char *payload, size_t payload_len);
 extern PgovSnapStatus pgov_snap_check(const char *file, size_t len,
 									  PgovSnapInfo *info);
 extern void pgov_snap_copy(const char *file, const PgovSnapInfo *info,
-						   PgovTenantDef *tenants, PgovRule *rules);
+						   PgovTenantDef *tenants, PgovRule *rules,
+						   PgovNodeLimit *limits);
 extern const char *pgov_snap_status_text(PgovSnapStatus status);
 
 #endif							/* PGOV_SNAPFORMAT_H */

@@ -37,10 +37,11 @@ pgov_config_bytes(const PgovConfig *cfg, Size *len)
 {
 	char	   *buf;
 
-	*len = pgov_snap_payload_size(cfg->ntenants, cfg->nrules);
+	*len = pgov_snap_payload_size(cfg->ntenants, cfg->nrules, cfg->nlimits);
 	buf = palloc(*len);
 	pgov_snap_payload(buf, cfg->capacity, cfg->default_tenant,
-					  cfg->tenants, cfg->ntenants, cfg->rules, cfg->nrules);
+					  cfg->tenants, cfg->ntenants, cfg->rules, cfg->nrules,
+					  cfg->limits, cfg->nlimits);
 	return buf;
 }
 
@@ -168,7 +169,9 @@ read_snapshot(PgovConfig *cfg, uint64 *generation, char *problem,
 			strlcpy(cfg->default_tenant, info.head.default_tenant, NAMEDATALEN);
 			cfg->tenants = palloc0(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
 			cfg->rules = palloc0(sizeof(PgovRule) * Max(cfg->nrules, 1));
-			pgov_snap_copy(file, &info, cfg->tenants, cfg->rules);
+			cfg->nlimits = info.nlimits;
+			cfg->limits = palloc0(sizeof(PgovNodeLimit) * Max(cfg->nlimits, 1));
+			pgov_snap_copy(file, &info, cfg->tenants, cfg->rules, cfg->limits);
 			*generation = info.generation;
 			pfree(file);
 			return true;
@@ -208,7 +211,6 @@ pgov_snapshot_bytes(Size *len)
 	if (!read_snapshot(&cfg, &generation, problem, sizeof(problem), DEBUG1))
 		return NULL;
 	bytes = pgov_config_bytes(&cfg, len);
-	pfree(cfg.tenants);
-	pfree(cfg.rules);
+	pgov_free_config(&cfg);
 	return bytes;
 }

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -33,6 +34,8 @@
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
 PG_FUNCTION_INFO_V1(pgov_share_1_4);
+PG_FUNCTION_INFO_V1(pgov_node_limits_1_5);
+PG_FUNCTION_INFO_V1(pgov_node_1_5);
 PG_FUNCTION_INFO_V1(pgov_setup_times_1_4);
 PG_FUNCTION_INFO_V1(pgov_backends_1_0);
 PG_FUNCTION_INFO_V1(pgov_state_1_0);
@@ -56,6 +59,8 @@ require_loaded(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pool_governor must be loaded via shared_preload_libraries"),
 				 errhint("Add pool_governor to shared_preload_libraries and restart the server.")));
+	/* what is read is in force in the role this node has now */
+	pgov_follow_role();
 }
 
 static Datum
@@ -218,6 +223,94 @@ pgov_share_1_4(PG_FUNCTION_ARGS)
 	}
 	pfree(copy);
 	return (Datum) 0;
+}
+
+/* Where a tenant's numbers come from, as node_limits names it. */
+static const char *
+limits_from_text(int from, int role, const char *node_name)
+{
+	if (from == PGOV_FROM_NAME)
+		return node_name;
+	if (from == PGOV_FROM_ROLE)
+		return pgov_role_name(role);
+	return "tenants";
+}
+
+/*
+ * Per tenant, this node's numbers in each role and where they come from:
+ * (tenant, limits_from [in force], primary_max, primary_reserved,
+ * primary_from, standby_max, standby_reserved, standby_from).  Reserves
+ * are the ones enforced (scaled when they do not fit).
+ */
+#define PGOV_NODE_LIMITS_COLS_V1_5 8
+
+Datum
+pgov_node_limits_1_5(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovTenant *copy;
+	PgovBoardState st;
+	int			n;
+	int			i;
+
+	require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	pgov_board_state(&st);
+	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
+	n = pgov_board_tenants(copy);
+	for (i = 0; i < n; i++)
+	{
+		PgovTenant *t = &copy[i];
+		Datum		v[PGOV_NODE_LIMITS_COLS_V1_5];
+		bool		nulls[PGOV_NODE_LIMITS_COLS_V1_5] = {0};
+		int			in_force = st.role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+		int			c = 0;
+		int			role;
+
+		if (!t->in_use)
+			continue;
+		v[c++] = CStringGetTextDatum(t->name);
+		v[c++] = CStringGetTextDatum(limits_from_text(t->by_role[in_force].from,
+													  in_force, st.node_name));
+		for (role = 0; role < PGOV_NROLES; role++)
+		{
+			const PgovNodeNumbers *nn = &t->by_role[role];
+
+			nulls[c] = nn->max_connections == PGOV_NO_CAP;
+			v[c++] = Int32GetDatum(nn->max_connections);
+			v[c++] = Int32GetDatum(nn->reserved_connections);
+			v[c++] = CStringGetTextDatum(limits_from_text(nn->from, role, st.node_name));
+		}
+		Assert(c == PGOV_NODE_LIMITS_COLS_V1_5);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
+	return (Datum) 0;
+}
+
+/* This node: (node_name, role, role_since, in_recovery).  role is whose
+ * numbers are in force (NULL before the first login said). */
+#define PGOV_NODE_COLS_V1_5 4
+
+Datum
+pgov_node_1_5(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		v[PGOV_NODE_COLS_V1_5];
+	bool		nulls[PGOV_NODE_COLS_V1_5] = {0};
+	PgovBoardState st;
+
+	require_loaded();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pgov_board_state(&st);
+	v[0] = text_or_null(st.node_name[0] ? st.node_name : NULL, &nulls[0]);
+	v[1] = text_or_null(st.role == PGOV_ROLE_UNKNOWN ? NULL : pgov_role_name(st.role),
+						&nulls[1]);
+	v[2] = ts_or_null(st.role_since, &nulls[2]);
+	v[3] = BoolGetDatum(RecoveryInProgress());
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }
 
 /* The worker's progress: (pid, ticks, loads). */

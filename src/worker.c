@@ -288,7 +288,7 @@ pgov_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			/* capacity or default_tenant may have changed */
+			/* capacity, default_tenant or node_name may have changed */
 			next_recheck = GetCurrentTimestamp();
 		}
 
@@ -306,6 +306,8 @@ pgov_worker_main(Datum arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
+			/* a promotion with no login since: the primary's numbers */
+			pgov_follow_role();
 			pgov_reconcile();
 			sync_sessions();
 			/* idle sessions above a cap, where drain = 'idle' */

@@ -18,13 +18,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	PgovSnapInfo info;
 	PgovTenantDef *tenants;
 	PgovRule   *rules;
+	PgovNodeLimit *limits;
 	int			i;
 
 	if (pgov_snap_check((const char *) data, size, &info) != PGOV_SNAP_OK)
 		return 0;
 	tenants = calloc(info.head.ntenants + 1, sizeof(PgovTenantDef));
 	rules = calloc(info.head.nrules + 1, sizeof(PgovRule));
-	pgov_snap_copy((const char *) data, &info, tenants, rules);
+	limits = calloc(info.nlimits + 1, sizeof(PgovNodeLimit));
+	pgov_snap_copy((const char *) data, &info, tenants, rules, limits);
+	for (i = 0; i < info.nlimits; i++)
+		if (limits[i].tenant < 0 || limits[i].tenant >= info.head.ntenants ||
+			strlen(limits[i].node) >= PGOV_NAME_LEN)
+			abort();
 	for (i = 0; i < info.head.nrules; i++)
 		if (rules[i].tenant < 0 || rules[i].tenant >= info.head.ntenants)
 			abort();
@@ -33,5 +39,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	free(tenants);
 	free(rules);
+	free(limits);
 	return 0;
 }

@@ -799,6 +799,113 @@ test_admission_random(void)
 	CHECK(violations == 0);
 }
 
+/*
+ * Per-node budgets: a node's numbers come from its name's row, else its
+ * role's, else the tenants row; each row is checked on its own.
+ */
+static void
+test_node_limits(void)
+{
+	PgovTenantDef t[3];
+	PgovNodeLimit l[4];
+	PgovNodeNumbers n[3];
+	PgovProblem p;
+	enum
+	{
+		INV, REP, SHOP
+	};
+
+	memset(t, 0, sizeof(t));
+	strcpy(t[INV].name, "inventory");
+	t[INV].max_connections = 30;
+	strcpy(t[REP].name, "reporting");
+	t[REP].max_connections = 30;
+	t[REP].reserved_connections = 5;
+	strcpy(t[SHOP].name, "shop");
+	t[SHOP].max_connections = 40;
+	t[SHOP].reserved_connections = 10;
+	memset(l, 0, sizeof(l));
+	strcpy(l[0].node, "primary");
+	l[0].tenant = REP;
+	l[0].max_connections = 0;
+	strcpy(l[1].node, "standby");
+	l[1].tenant = SHOP;
+	l[1].max_connections = 20;
+	strcpy(l[2].node, "pg3");
+	l[2].tenant = SHOP;
+	l[2].max_connections = 10;
+	l[2].reserved_connections = 2;
+	strcpy(l[3].node, "pg9");
+	l[3].tenant = INV;
+	l[3].max_connections = PGOV_NO_CAP;
+
+	/* a primary without a name: reporting only on the standbys */
+	pgov_resolve_node(t, 3, l, 4, "", PGOV_ROLE_PRIMARY, n);
+	CHECK(n[REP].max_connections == 0 && n[REP].reserved_connections == 0 &&
+		  n[REP].from == PGOV_FROM_ROLE);
+	CHECK(n[SHOP].max_connections == 40 && n[SHOP].reserved_connections == 10 &&
+		  n[SHOP].from == PGOV_FROM_TENANTS);
+	CHECK(n[INV].max_connections == 30 && n[INV].from == PGOV_FROM_TENANTS);
+	/* a standby without a name */
+	pgov_resolve_node(t, 3, l, 4, "", PGOV_ROLE_STANDBY, n);
+	CHECK(n[SHOP].max_connections == 20 && n[SHOP].reserved_connections == 0 &&
+		  n[SHOP].from == PGOV_FROM_ROLE);
+	CHECK(n[REP].max_connections == 30 && n[REP].reserved_connections == 5 &&
+		  n[REP].from == PGOV_FROM_TENANTS);
+	/* pg3: its name's row beats its role's, in either role */
+	pgov_resolve_node(t, 3, l, 4, "pg3", PGOV_ROLE_STANDBY, n);
+	CHECK(n[SHOP].max_connections == 10 && n[SHOP].reserved_connections == 2 &&
+		  n[SHOP].from == PGOV_FROM_NAME);
+	pgov_resolve_node(t, 3, l, 4, "pg3", PGOV_ROLE_PRIMARY, n);
+	CHECK(n[SHOP].max_connections == 10 && n[SHOP].from == PGOV_FROM_NAME);
+	CHECK(n[REP].max_connections == 0 && n[REP].from == PGOV_FROM_ROLE);
+	/* the same rows, in another order, say the same */
+	{
+		PgovNodeLimit r[4] = {l[2], l[1], l[3], l[0]};
+		PgovNodeNumbers m[3];
+
+		pgov_resolve_node(t, 3, r, 4, "pg3", PGOV_ROLE_STANDBY, m);
+		pgov_resolve_node(t, 3, l, 4, "pg3", PGOV_ROLE_STANDBY, n);
+		CHECK(memcmp(m, n, sizeof(m)) == 0);
+	}
+	/* pg9: no cap there */
+	pgov_resolve_node(t, 3, l, 4, "pg9", PGOV_ROLE_PRIMARY, n);
+	CHECK(n[INV].max_connections == PGOV_NO_CAP && n[INV].from == PGOV_FROM_NAME);
+	/* applied to a copy, the validation of this node's numbers sees them */
+	{
+		PgovTenantDef c[3];
+
+		memcpy(c, t, sizeof(c));
+		pgov_resolve_node(t, 3, l, 4, "", PGOV_ROLE_PRIMARY, n);
+		pgov_apply_numbers(c, 3, n);
+		CHECK(c[REP].max_connections == 0 && c[REP].reserved_connections == 0);
+		CHECK(strcmp(c[REP].name, "reporting") == 0 && t[REP].max_connections == 30);
+	}
+
+	CHECK(pgov_validate_node_limits(l, 4, t, 3, &p));
+	l[1].reserved_connections = 21;
+	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+	CHECK(p.code == PGOV_NODE_RESERVED_ABOVE_CAP && p.value == 21 && p.limit == 20 &&
+		  strcmp(p.tenant, "shop") == 0 && strcmp(p.text, "standby") == 0);
+	l[1].reserved_connections = -1;
+	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+	CHECK(p.code == PGOV_NODE_NEGATIVE_VALUE && p.value == -1);
+	l[1].reserved_connections = 0;
+	l[1].max_connections = -2;
+	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+	CHECK(p.code == PGOV_NODE_NEGATIVE_VALUE && strcmp(p.field, "max_connections") == 0);
+	l[1].max_connections = 20;
+	l[2].node[0] = '\0';
+	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+	CHECK(p.code == PGOV_BAD_NODE_NAME);
+	strcpy(l[2].node, "pg3");
+	l[3].tenant = 3;
+	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+	CHECK(p.code == PGOV_UNKNOWN_TENANT);
+	CHECK(strcmp(pgov_role_name(PGOV_ROLE_PRIMARY), "primary") == 0 &&
+		  strcmp(pgov_role_name(PGOV_ROLE_STANDBY), "standby") == 0);
+}
+
 int
 main(void)
 {
@@ -812,5 +919,6 @@ main(void)
 	test_glob_random();
 	test_cidr_random();
 	test_admission_random();
+	test_node_limits();
 	return check_summary();
 }

@@ -669,7 +669,7 @@ publish(uint64_t generation)
 	for (int m = 0; m < NTENANTS; m++)
 		if (!mt[m].exists)
 			m_drained[m] = 0;
-	if (!pgov_board_publish(&board, defs, ndefs, "default", plan, generation,
+	if (!pgov_board_publish(&board, defs, ndefs, NULL, PGOV_ROLE_UNKNOWN, "default", plan, generation,
 							now, map))
 		mismatches++;
 	m_note_above_cap();
@@ -1079,7 +1079,7 @@ test_recent(void)
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
 	pgov_board_window(&board, window);
-	CHECK(pgov_board_publish(&board, defs, 2, "default", NULL, 1, t0, map));
+	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
 	a = map[0];
 	b = map[1];
 
@@ -1190,7 +1190,7 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 			defs[i].weight = 1;
 	}
 	pgov_board_init(&fb);
-	CHECK(pgov_board_publish(&fb, defs, 3, "default", NULL, 1, t, map));
+	CHECK(pgov_board_publish(&fb, defs, 3, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t, map));
 
 	/* h takes slots 0..19, then a queues, then b */
 	for (int step = 0; step < 3; step++)
@@ -1254,6 +1254,111 @@ test_fair_share(void)
 	printf("fair share: equal weights, 15 then 2 queued -> %s\n", order);
 }
 
+/* A login of tenant e into slot at t, kept when admitted. */
+static PgovVerdict
+login_in(int slot, int e, int64_t t, int capacity)
+{
+	PgovAsk		ask;
+	PgovVerdict v;
+	PgovWho		w = who_of(next_pid);
+
+	memset(&ask, 0, sizeof(ask));
+	ask.tenant = e;
+	ask.generation = 1;
+	ask.now = t;
+	ask.capacity = capacity;
+	ask.slot_limit = capacity;
+	ask.deadline_cap = t + 10000000;
+	ask.have_free_slots = free_slots;
+	pgov_seat_claim(&board, slot, next_pid++, &w, t);
+	pgov_seat_decide(&board, slot, &ask, &v);
+	return v;
+}
+
+/*
+ * Per-node budgets: a board holds each tenant's numbers in both roles and
+ * enforces those of the role in force; the switch at a promotion changes
+ * caps, reserves and the totals at once.  The founding case on a standby:
+ * shop 20 there, 40 on the primary; reporting 30 there, 0 on the primary.
+ */
+static void
+test_roles(void)
+{
+	PgovTenantDef defs[2];
+	PgovNodeNumbers prim[2];
+	PgovNodeNumbers stby[2];
+	PgovNodeNumbers *numbers[PGOV_NROLES] = {prim, stby};
+	int			map[2];
+	int64_t		t0 = INT64_C(800000000000000);
+	int			shop,
+				rep;
+	int			slot = 0;
+	PgovVerdict v;
+
+	memset(defs, 0, sizeof(defs));
+	strcpy(defs[0].name, "reporting");
+	defs[0].max_connections = 30;
+	defs[0].reserved_connections = 5;
+	strcpy(defs[1].name, "shop");
+	defs[1].max_connections = 40;
+	defs[1].reserved_connections = 10;
+	prim[0] = (PgovNodeNumbers) {0, 0, PGOV_FROM_ROLE};
+	prim[1] = (PgovNodeNumbers) {40, 10, PGOV_FROM_TENANTS};
+	stby[0] = (PgovNodeNumbers) {30, 5, PGOV_FROM_TENANTS};
+	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE};
+	memset(ms, 0, sizeof(ms));
+	pgov_board_init(&board);
+	CHECK(pgov_board_publish(&board, defs, 2, numbers, PGOV_ROLE_STANDBY,
+							 "default", NULL, 1, t0, map));
+	rep = map[0];
+	shop = map[1];
+	CHECK(board.totals->role == PGOV_ROLE_STANDBY);
+	CHECK(board.tenants[shop].max_connections == 2 &&
+		  board.tenants[shop].reserved_connections == 1);
+	CHECK(board.tenants[rep].max_connections == 30);
+	CHECK(board.totals->sum_held == 6);
+
+	/* as a standby: shop's cap is 2, reporting logs in */
+	CHECK(login_in(slot++, shop, t0, 100).outcome == PGOV_SEAT_ADMITTED);
+	CHECK(login_in(slot++, shop, t0, 100).outcome == PGOV_SEAT_ADMITTED);
+	v = login_in(slot++, shop, t0, 100);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 2);
+	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
+	for (int i = 0; i < 3; i++)
+		CHECK(login_in(slot++, rep, t0, 100).outcome == PGOV_SEAT_ADMITTED);
+	CHECK(board.totals->sum_held == 2 + 5);
+
+	/* the same role again changes nothing */
+	CHECK(!pgov_seat_set_role(&board, PGOV_ROLE_STANDBY, t0 + 1));
+
+	/* promoted: the primary's numbers, from the first decision on */
+	CHECK(pgov_seat_set_role(&board, PGOV_ROLE_PRIMARY, t0 + 1000));
+	CHECK(board.totals->role == PGOV_ROLE_PRIMARY && board.totals->role_since == t0 + 1000);
+	CHECK(board.tenants[shop].max_connections == 40 &&
+		  board.tenants[shop].reserved_connections == 10);
+	CHECK(board.tenants[rep].max_connections == 0);
+	/* held: shop max(2, 10), reporting max(3, 0) */
+	CHECK(board.totals->sum_held == 10 + 3);
+	CHECK(board.tenants[rep].above_cap_since == t0 + 1000);
+	CHECK(board.tenants[shop].above_cap_since == 0);
+	v = login_in(slot++, rep, t0 + 2000, 100);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 0 && v.connected == 3);
+	CHECK(login_in(slot++, shop, t0 + 2000, 100).outcome == PGOV_SEAT_ADMITTED);
+	CHECK(board.tenants[shop].connected == 3 && board.tenants[rep].connected == 3);
+
+	/* a publication keeps the role in force when told none */
+	CHECK(pgov_board_publish(&board, defs, 2, numbers, PGOV_ROLE_UNKNOWN,
+							 "default", NULL, 2, t0 + 3000, map));
+	CHECK(board.totals->role == PGOV_ROLE_PRIMARY);
+	CHECK(board.tenants[map[1]].max_connections == 40);
+	/* and without numbers, every role has the tenants' */
+	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_STANDBY,
+							 "default", NULL, 3, t0 + 4000, map));
+	CHECK(board.tenants[map[1]].max_connections == 40 &&
+		  board.tenants[map[0]].max_connections == 30);
+	CHECK(board.tenants[map[1]].by_role[PGOV_ROLE_PRIMARY].from == PGOV_FROM_TENANTS);
+}
+
 int
 main(void)
 {
@@ -1283,6 +1388,7 @@ main(void)
 	CHECK(drained_sessions > 500);
 	test_recent();
 	test_fair_share();
+	test_roles();
 	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
 		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions);

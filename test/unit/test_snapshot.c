@@ -15,9 +15,11 @@
 
 #define NTENANTS 3
 #define NRULES 4
+#define NLIMITS 2
 
 static PgovTenantDef tenants[NTENANTS];
 static PgovRule rules[NRULES];
+static PgovNodeLimit limits[NLIMITS];
 
 static void
 make_config(void)
@@ -46,19 +48,28 @@ make_config(void)
 	for (i = 0; i < NRULES; i++)
 		rules[i].tenant = i % NTENANTS;
 	pgov_sort_rules(rules, NRULES);
+	/* the founding case's budgets: reporting only on the standbys */
+	memset(limits, 0, sizeof(limits));
+	strcpy(limits[0].node, "primary");
+	limits[0].tenant = 1;
+	limits[0].max_connections = 0;
+	strcpy(limits[1].node, "pg2");
+	limits[1].tenant = 2;
+	limits[1].max_connections = PGOV_NO_CAP;
+	limits[1].reserved_connections = 5;
 }
 
 /* A whole file for the configuration above, malloc'd. */
 static char *
 make_file(uint64_t generation, size_t *len)
 {
-	size_t		plen = pgov_snap_payload_size(NTENANTS, NRULES);
+	size_t		plen = pgov_snap_payload_size(NTENANTS, NRULES, NLIMITS);
 	char	   *file;
 
 	*len = PGOV_SNAP_HEADER_SIZE + plen;
 	file = calloc(1, *len);
 	pgov_snap_payload(file + PGOV_SNAP_HEADER_SIZE, 97, "default", tenants,
-					  NTENANTS, rules, NRULES);
+					  NTENANTS, rules, NRULES, limits, NLIMITS);
 	pgov_snap_header(file, generation, file + PGOV_SNAP_HEADER_SIZE, plen);
 	return file;
 }
@@ -95,15 +106,18 @@ test_round_trip(void)
 	PgovSnapInfo info;
 	PgovTenantDef t[NTENANTS];
 	PgovRule	r[NRULES];
+	PgovNodeLimit l[NLIMITS];
 
 	CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
 	CHECK(info.generation == 42);
 	CHECK(info.head.ntenants == NTENANTS && info.head.nrules == NRULES);
+	CHECK(info.nlimits == NLIMITS);
 	CHECK(info.head.capacity == 97);
 	CHECK(strcmp(info.head.default_tenant, "default") == 0);
-	pgov_snap_copy(file, &info, t, r);
+	pgov_snap_copy(file, &info, t, r, l);
 	CHECK(memcmp(t, tenants, sizeof(t)) == 0);
 	CHECK(memcmp(r, rules, sizeof(r)) == 0);
+	CHECK(memcmp(l, limits, sizeof(l)) == 0);
 	/* the checksum is PostgreSQL's CRC-32C: the standard check value */
 	CHECK((pgov_crc32c(0xFFFFFFFF, "123456789", 9) ^ 0xFFFFFFFF) == 0xE3069283);
 	free(file);
@@ -199,6 +213,33 @@ test_sealed_nonsense(void)
 	PgovSnapHead head;
 	PgovTenantDef t;
 	PgovRule	r;
+
+	/* a node_limits row for tenant 3 of 3, one for no node, a negative
+	 * reserve, a count beyond the rows, a nonzero pad */
+	for (int k = 0; k < 5; k++)
+	{
+		size_t		limit0 = rule0 + sizeof(PgovRule) * NRULES;
+		PgovNodeLimit l;
+		int32_t		n = NLIMITS + 1;
+		int32_t		one = 1;
+
+		file = make_file(7, &len);
+		memcpy(&l, file + limit0 + 8, sizeof(l));
+		if (k == 0)
+			l.tenant = NTENANTS;
+		else if (k == 1)
+			l.node[0] = '\0';
+		else if (k == 2)
+			l.reserved_connections = -1;
+		memcpy(file + limit0 + 8, &l, sizeof(l));
+		if (k == 3)
+			memcpy(file + limit0, &n, 4);
+		if (k == 4)
+			memcpy(file + limit0 + 4, &one, 4);
+		reseal(file, len);
+		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+		free(file);
+	}
 
 	/* a rule placing logins in tenant 3 of 3 */
 	file = make_file(7, &len);
@@ -331,9 +372,46 @@ make_old_file(uint32_t format, uint64_t generation, size_t *len)
 	return file;
 }
 
+/* What 1.4 wrote: format 3, this version's tenants, no node_limits. */
+static char *
+make_format3_file(uint64_t generation, size_t *len)
+{
+	size_t		plen = pgov_snap_payload_size(NTENANTS, NRULES, 0) - 8;
+	char	   *file;
+	uint32_t	v = 3;
+	uint32_t	crc;
+
+	*len = PGOV_SNAP_HEADER_SIZE + plen;
+	file = calloc(1, *len + 8);
+	pgov_snap_payload(file + PGOV_SNAP_HEADER_SIZE, 97, "default", tenants,
+					  NTENANTS, rules, NRULES, NULL, 0);
+	pgov_snap_header(file, generation, file + PGOV_SNAP_HEADER_SIZE, plen);
+	memcpy(file + 4, &v, 4);
+	crc = pgov_crc32c(0xFFFFFFFF, file, 28);
+	crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE, plen) ^ 0xFFFFFFFF;
+	memcpy(file + 28, &crc, 4);
+	return file;
+}
+
 static void
 test_old_formats(void)
 {
+	{
+		size_t		len;
+		char	   *file = make_format3_file(8, &len);
+		PgovSnapInfo info;
+		PgovTenantDef t[NTENANTS];
+		PgovRule	r[NRULES];
+
+		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
+		CHECK(info.format == 3 && info.generation == 8 && info.nlimits == 0);
+		pgov_snap_copy(file, &info, t, r, NULL);
+		CHECK(memcmp(t, tenants, sizeof(t)) == 0);
+		CHECK(memcmp(r, rules, sizeof(r)) == 0);
+		/* a format 3 file with a node_limits part is damage */
+		CHECK(pgov_snap_check(file, len + 8, &info) != PGOV_SNAP_OK);
+		free(file);
+	}
 	for (uint32_t format = 1; format <= 2; format++)
 	{
 		size_t		len;
@@ -345,7 +423,7 @@ test_old_formats(void)
 
 		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
 		CHECK(info.generation == 9 && info.format == format);
-		pgov_snap_copy(file, &info, t, r);
+		pgov_snap_copy(file, &info, t, r, NULL);
 		for (int i = 0; i < NTENANTS; i++)
 			same += strcmp(t[i].name, tenants[i].name) == 0 &&
 				t[i].max_connections == tenants[i].max_connections &&
