@@ -211,8 +211,10 @@ pgov_board_restore(void)
 		/* the server may have changed while it was down */
 		strlcpy(cfg.default_tenant, pgov_default_tenant, NAMEDATALEN);
 		pgov_fit_config(&cfg);
+		/* each distinct problem once: the roles' numbers are often the same */
 		for (role = 0; role < PGOV_NROLES; role++)
-			if (cfg.level[role] != PGOV_PROBLEM_NONE)
+			if (cfg.level[role] != PGOV_PROBLEM_NONE &&
+				(role == 0 || strcmp(cfg.problem[role], cfg.problem[0]) != 0))
 				ereport(LOG, (errmsg("pool_governor: %s", cfg.problem[role])));
 		problem[0] = '\0';
 	}
@@ -510,6 +512,8 @@ pgov_publish(const PgovConfig *cfg)
 	PgovPrepared pp;
 	uint64		generation;
 	int			attempt;
+	int			role = pgov_node_role();
+	int			role_before;
 
 	pgov_rules_prepare(&pp, cfg);
 
@@ -566,9 +570,11 @@ pgov_publish(const PgovConfig *cfg)
 		if (board.slots[attempt].state == PGOV_SLOT_WAITING)
 			waiters[nwaiters++] = attempt;
 	generation = bs->generation + 1;
-	publish_locked(&pp, plan, map, pgov_node_role(), generation,
-				   GetCurrentTimestamp());
+	role_before = bs->totals.role;
+	publish_locked(&pp, plan, map, role, generation, GetCurrentTimestamp());
 	LWLockRelease(bs->lock);
+	if (role_before != PGOV_ROLE_UNKNOWN && role_before != role)
+		report_role(role);
 	pgov_rules_unlock();
 	pgov_rules_unprepare(&pp);
 	wake_slots(waiters, nwaiters);

@@ -130,8 +130,8 @@ pgov_fit_config(PgovConfig *cfg)
 		if (sum > capacity)
 		{
 			snprintf(why, PGOV_PROBLEM_LEN,
-					 "the tenants reserve %d seats on this node as %s but the governed capacity is %d: caps are enforced and every reserve is scaled by %d/%d; lower reserved_connections (in pool_governor.tenants or node_limits) or raise max_connections",
-					 sum, pgov_role_name(role), capacity, capacity, sum);
+					 "the tenants reserve %d seats but the governed capacity is %d: caps are enforced and every reserve is scaled by %d/%d; lower reserved_connections or raise max_connections",
+					 sum, capacity, capacity, sum);
 			cfg->level[role] = PGOV_PROBLEM_CRITICAL;
 		}
 	}
