@@ -389,8 +389,21 @@ like($refusal, qr/holds 0 of its 0 connections/, 'by the primary\'s cap of 0');
 my ($other) = grep { $_ != $new } @node{qw(pg2 pg3)};
 ok(wait_for('the new leader', sub { is_leader($new) }), "$new->{name} leads");
 $leader_at //= time;
-my $timeline = sprintf('leader killed -> %s refuses its first reporting login %.2f s later; Patroni reports it leading at %.2f s',
-	$new->{name}, $first_refusal - $killed, $leader_at - $killed);
+# when the survivor took the leader key, from its Patroni's log
+my $lock_at;
+for my $line (split /\n/, slurp_file($new->{log}))
+{
+	next unless $line =~ /^(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+),(\d+) INFO: .*(?:promoted self to leader|acquired session lock as a leader)/;
+	my $t = POSIX::mktime($6, $5, $4, $3, $2 - 1, $1 - 1900) + $7 / 1000;
+	if ($t >= $killed - 1)
+	{
+		$lock_at = $t;
+		last;
+	}
+}
+my $timeline = sprintf('leader killed at 0; %s took the leader key at %s s; refused its first reporting login at %.2f s; Patroni reports it leading at %.2f s',
+	$new->{name}, defined $lock_at ? sprintf('%.2f', $lock_at - $killed) : '?',
+	$first_refusal - $killed, $leader_at - $killed);
 diag("failover timeline: $timeline");
 note("failover timeline: $timeline");
 
