@@ -60,6 +60,11 @@ static uint64_t next_seq = 1;
 static int	next_pid = 100;
 static int64_t now = 1000000;
 static int	capacity = 18;
+/* per-node budgets: each tenant's numbers in both roles, and the role
+ * whose numbers the board enforces (PGOV_ROLE_UNKNOWN: the primary's) */
+static PgovNodeNumbers m_by_role[PGOV_NROLES][NTENANTS + 1];
+static int	m_role = PGOV_ROLE_UNKNOWN;
+static int	role_switches = 0;
 
 static PgovSeatTotals totals;
 static PgovTenant tenants[MAXT];
@@ -538,6 +543,38 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		d->drain = rng() % 2 ? PGOV_DRAIN_IDLE : PGOV_DRAIN_NATURAL;
 		d->drain_grace_ms = (int64_t) (rng() % 3) * 500;
 		mt[m].def = *d;
+		m_by_role[PGOV_ROLE_PRIMARY][m] = (PgovNodeNumbers) {
+			d->max_connections, d->reserved_connections, PGOV_FROM_TENANTS
+		};
+	}
+	/* a standby's numbers: their own caps and reserves, fitting the same
+	 * capacity */
+	reserve_left = capacity;
+	for (int m = 0; m < NTENANTS; m++)
+	{
+		PgovNodeNumbers *n = &m_by_role[PGOV_ROLE_STANDBY][m];
+
+		if (!mt[m].exists)
+			continue;
+		if (rng() % 2)
+		{
+			*n = m_by_role[PGOV_ROLE_PRIMARY][m];
+			n->reserved_connections = n->reserved_connections > reserve_left ?
+				reserve_left : n->reserved_connections;
+		}
+		else
+		{
+			n->max_connections = rng() % 4 == 0 ? PGOV_NO_CAP : (int) (rng() % 8);
+			n->reserved_connections = (int) (rng() % 4);
+			if (n->max_connections != PGOV_NO_CAP && n->reserved_connections > n->max_connections)
+				n->reserved_connections = n->max_connections;
+			if (n->reserved_connections > reserve_left)
+				n->reserved_connections = reserve_left;
+			n->from = PGOV_FROM_ROLE;
+		}
+		reserve_left -= n->reserved_connections;
+		mt[m].def.max_connections = m_by_role[m_role == PGOV_ROLE_STANDBY][m].max_connections;
+		mt[m].def.reserved_connections = m_by_role[m_role == PGOV_ROLE_STANDBY][m].reserved_connections;
 	}
 	mt[DFLT].exists = true;
 	memset(&mt[DFLT].def, 0, sizeof(mt[DFLT].def));
@@ -643,8 +680,28 @@ publish(uint64_t generation)
 	PgovPlan	plan[NSLOTS];
 	int			map[NTENANTS];
 	int			ndefs;
+	PgovNodeNumbers prim[NTENANTS];
+	PgovNodeNumbers stby[NTENANTS];
+	PgovNodeNumbers *numbers[PGOV_NROLES] = {prim, stby};
+	int			role = PGOV_ROLE_UNKNOWN;
 
 	random_config(defs, &ndefs);
+	for (int d = 0; d < ndefs; d++)
+	{
+		prim[d] = m_by_role[PGOV_ROLE_PRIMARY][model_index(defs[d].name)];
+		stby[d] = m_by_role[PGOV_ROLE_STANDBY][model_index(defs[d].name)];
+	}
+	/* now and then the publisher says the role, as the worker does */
+	if (rng() % 4 == 0)
+	{
+		role = (int) (rng() % 2);
+		m_role = role;
+		for (int m = 0; m < NTENANTS; m++)
+		{
+			mt[m].def.max_connections = m_by_role[role][m].max_connections;
+			mt[m].def.reserved_connections = m_by_role[role][m].reserved_connections;
+		}
+	}
 	memset(plan, 0, sizeof(plan));
 	for (int i = 0; i < NSLOTS; i++)
 	{
@@ -669,7 +726,7 @@ publish(uint64_t generation)
 	for (int m = 0; m < NTENANTS; m++)
 		if (!mt[m].exists)
 			m_drained[m] = 0;
-	if (!pgov_board_publish(&board, defs, ndefs, NULL, PGOV_ROLE_UNKNOWN, "default", plan, generation,
+	if (!pgov_board_publish(&board, defs, ndefs, numbers, role, "default", plan, generation,
 							now, map))
 		mismatches++;
 	m_note_above_cap();
@@ -925,6 +982,28 @@ step(void)
 		ms[i].state = PGOV_SLOT_FREE;
 		ms[i].last_pid = pid;
 		ms[i].pid = 0;
+	}
+	else if (op < 90)
+	{
+		/* a standby promoted (or a node that had not said yet): the
+		 * numbers of the role in force change at once */
+		int			role = (int) (rng() % 2);
+		bool		expect = m_role != role;
+
+		if (pgov_seat_set_role(&board, role, now) != expect)
+			mismatches++;
+		if (totals.role != role)
+			mismatches++;
+		m_role = role;
+		for (int m = 0; m < NTENANTS; m++)
+		{
+			mt[m].def.max_connections = m_by_role[role][m].max_connections;
+			mt[m].def.reserved_connections = m_by_role[role][m].reserved_connections;
+		}
+		/* the same role again changes nothing, noted or not */
+		if (expect)
+			m_note_above_cap();
+		role_switches += expect;
 	}
 	else if (op < 92)
 	{
@@ -1386,11 +1465,13 @@ main(void)
 	CHECK(fair_refusals > 50);
 	CHECK(drains_checked > 500);
 	CHECK(drained_sessions > 500);
+	CHECK(role_switches > 1000);
 	test_recent();
 	test_fair_share();
 	test_roles();
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d\n",
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d role_switches=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
-		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions);
+		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions,
+		   role_switches);
 	return check_summary();
 }
