@@ -126,6 +126,26 @@ ok($pg1->poll_query_until('postgres',
 		"SELECT max_connections = 2 AND limits_from = 'pg2' FROM pool_governor.tenant_status WHERE tenant = 'inventory'"),
 	'renamed pg2 by a reload, pg1 enforces pg2\'s row');
 
+# A standby's rows are checked by the standby: reserves that do not fit its
+# capacity (97 here) are scaled there, health critical saying so, while the
+# primary, where the row was accepted, is not affected.
+$pg2->safe_psql('postgres',
+	"INSERT INTO pool_governor.node_limits VALUES ('standby', 'reporting', NULL, 194)");
+ok($pg1->poll_query_until('postgres',
+		"SELECT status = 'critical' AND status_reason IS NOT NULL FROM pool_governor.health"),
+	'the standby cannot fit the standby rows: health critical');
+like($pg1->safe_psql('postgres', 'SELECT status_reason FROM pool_governor.health'),
+	qr/^the tenants reserve 194 seats but the governed capacity is 97: caps are enforced and every reserve is scaled by 97\/194/,
+	'and says why');
+is($pg1->safe_psql('postgres',
+		"SELECT reserved_connections || ' ' || limits_from FROM pool_governor.tenant_status WHERE tenant = 'reporting'"),
+	'97 standby', 'reporting\'s reserve there is scaled to 97 of 194');
+is($pg2->safe_psql('postgres', "SELECT coalesce(status_reason, 'none') FROM pool_governor.health"),
+	'none', 'the primary has nothing to say of its own numbers');
+$pg2->safe_psql('postgres', "DELETE FROM pool_governor.node_limits WHERE tenant = 'reporting' AND node = 'standby'");
+ok($pg1->poll_query_until('postgres', "SELECT status_reason IS NULL FROM pool_governor.health"),
+	'the row gone, the standby has nothing to say either');
+
 $pg1->stop;
 $pg2->stop;
 done_testing();

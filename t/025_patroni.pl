@@ -472,5 +472,30 @@ for my $name (qw(pg1 pg2 pg3))
 		"$name governs 8 seats after Patroni's reload");
 }
 
+# 5. Patroni restarts every node for a setting that needs it: each comes
+# back governed from its first login (the snapshot), in its role.
 $_->finish for map { @$_ } values %held;
+IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'edit-config', '--force', '-p',
+		'pool_governor.max_tenants=2048' ],
+	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
+is($? >> 8, 0, 'patronictl edit-config sets pool_governor.max_tenants (a restart setting)');
+IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'restart', 'pgov', '--force' ],
+	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
+is($? >> 8, 0, 'patronictl restart restarts the members') or diag($out_s . $err_s);
+for my $name (qw(pg1 pg2 pg3))
+{
+	ok(poll_sql($node{$name}, "SELECT current_setting('pool_governor.max_tenants') = '2048'",
+			"$name restarted"), "$name runs with the new setting");
+}
+ok(wait_for("$other->{name} to lead", sub { is_leader($other) }), "$other->{name} still leads");
+($rc, $out, $err) = sql($other, 'SELECT 1', 'reporting');
+like($err, qr/too many connections for tenant "reporting"/,
+	'after the restart the primary refuses reporting');
+my $again = burst($other, 'shop', 5, tcp => 1);
+is($again->{result}{admitted}, 4, 'and holds the shop at 4');
+$again->finish;
+$again = burst($new, 'shop', 3, tcp => 1);
+is($again->{result}{admitted}, 1, 'a standby holds it at 1');
+$again->finish;
+
 done_testing();
