@@ -427,19 +427,17 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	/* the first login after a promotion is judged by the primary's numbers */
 	switched = bs->totals.role != role && follow_role_locked(role, NULL);
 	if (current)
-	{
 		pgov_seat_decide(&board, slotno, &ask, v);
-		/* a waiter left its queue: the next one may fit now */
-		if ((v->after_wait && v->outcome != PGOV_SEAT_QUEUED) || switched)
-			collect_wakeable(&w, true);
-	}
+	/* a waiter left its queue, or a cap was raised: others may fit now */
+	if ((current && v->after_wait && v->outcome != PGOV_SEAT_QUEUED) || switched)
+		collect_wakeable(&w, true);
 	LWLockRelease(bs->lock);
 	report_reclaimed(stale);
 	if (switched)
 		report_role(role);
+	wake_slots(w.slots, w.n);
 	if (!current)
 		return false;
-	wake_slots(w.slots, w.n);
 
 	if (v->outcome == PGOV_SEAT_ADMITTED && v->after_wait)
 		pgov_event_add(PGOV_EV_ADMITTED_AFTER_WAIT, v->tenant, who,
@@ -573,9 +571,9 @@ pgov_publish(const PgovConfig *cfg)
 	role_before = bs->totals.role;
 	publish_locked(&pp, plan, map, role, generation, GetCurrentTimestamp());
 	LWLockRelease(bs->lock);
+	pgov_rules_unlock();
 	if (role_before != PGOV_ROLE_UNKNOWN && role_before != role)
 		report_role(role);
-	pgov_rules_unlock();
 	pgov_rules_unprepare(&pp);
 	wake_slots(waiters, nwaiters);
 
@@ -617,7 +615,7 @@ pgov_set_fit(const PgovConfig *cfg)
 	bool		changed;
 
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	now_role = bs->totals.role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+	now_role = pgov_numbers_role(bs->totals.role);
 	changed = bs->fit_level[now_role] != cfg->level[now_role] ||
 		strcmp(bs->fit_problem[now_role], cfg->problem[now_role]) != 0;
 	for (role = 0; role < PGOV_NROLES; role++)
@@ -641,7 +639,7 @@ pgov_board_node_name(char *buf)
 }
 
 /* Caller holds bs->lock EXCLUSIVE: the numbers of role become those in
- * force; w gets the waiters a raised cap lets in. */
+ * force; w (unless NULL) gets the waiters a raised cap lets in. */
 static bool
 follow_role_locked(int role, PgovWakeList *w)
 {
@@ -1360,8 +1358,7 @@ pgov_board_state(PgovBoardState *st)
 	}
 	else
 	{
-		int			role = bs->totals.role == PGOV_ROLE_STANDBY ?
-			PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+		int			role = pgov_numbers_role(bs->totals.role);
 
 		st->level = bs->fit_level[role];
 		strlcpy(st->problem, bs->fit_problem[role], sizeof(st->problem));

@@ -70,6 +70,14 @@ typedef enum PgovRole
 #define PGOV_NROLES 2
 #define PGOV_ROLE_UNKNOWN (-1)	/* no login has said yet */
 
+/* Whose numbers a node in role enforces: the primary's until it is known
+ * to be a standby. */
+static inline int
+pgov_numbers_role(int role)
+{
+	return role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+}
+
 typedef struct PgovNodeLimit
 {
 	char		node[PGOV_NAME_LEN];	/* 'primary', 'standby' or a name */

@@ -868,14 +868,6 @@ pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
 	return ndefs + (find_def(defs, ndefs, default_name) < 0 ? 1 : 0);
 }
 
-/* The role whose numbers a board in role enforces: the primary's until a
- * login has said. */
-static int
-numbers_role(int role)
-{
-	return role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
-}
-
 /* def, with this node's numbers in each role (numbers NULL: def's), into
  * t, the numbers of role in force. */
 static void
@@ -898,8 +890,8 @@ apply_def(PgovTenant *t, const PgovTenantDef *def,
 		}
 	}
 	t->configured = true;
-	t->max_connections = t->by_role[numbers_role(role)].max_connections;
-	t->reserved_connections = t->by_role[numbers_role(role)].reserved_connections;
+	t->max_connections = t->by_role[pgov_numbers_role(role)].max_connections;
+	t->reserved_connections = t->by_role[pgov_numbers_role(role)].reserved_connections;
 	t->max_waiting = def->max_waiting;
 	t->wait_timeout_ms = def->wait_timeout_ms;
 	t->weight = def->weight > 0 ? def->weight : 1;
@@ -1109,8 +1101,8 @@ pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
 
 		if (!t->in_use)
 			continue;
-		t->max_connections = t->by_role[numbers_role(role)].max_connections;
-		t->reserved_connections = t->by_role[numbers_role(role)].reserved_connections;
+		t->max_connections = t->by_role[pgov_numbers_role(role)].max_connections;
+		t->reserved_connections = t->by_role[pgov_numbers_role(role)].reserved_connections;
 		tot->sum_held += held(t);
 	}
 	note_above_cap(b, now);

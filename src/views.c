@@ -264,7 +264,7 @@ pgov_node_limits_1_5(PG_FUNCTION_ARGS)
 		PgovTenant *t = &copy[i];
 		Datum		v[PGOV_NODE_LIMITS_COLS_V1_5];
 		bool		nulls[PGOV_NODE_LIMITS_COLS_V1_5] = {0};
-		int			in_force = st.role == PGOV_ROLE_STANDBY ? PGOV_ROLE_STANDBY : PGOV_ROLE_PRIMARY;
+		int			in_force = pgov_numbers_role(st.role);
 		int			c = 0;
 		int			role;
 
