@@ -411,6 +411,9 @@ is(shop_numbers($new), "inventory 2 tenants, reporting 0 primary, shop 4 tenants
 	'the new leader enforces the primary\'s numbers');
 is(safe_sql($new, 'SELECT node_name || \' \' || role FROM pool_governor.node_status'),
 	"$new->{name} primary", 'and says so');
+# (a reporting login of the watch may still be leaving: its seat goes
+# back a moment before pg_stat_activity forgets it)
+wait_for('counts to settle', sub { counts_vs_sessions($new) eq 'inventory 2=2, reporting 0=0, shop 2=2' });
 is(counts_vs_sessions($new), 'inventory 2=2, reporting 0=0, shop 2=2',
 	'its counts equal its sessions (those it held as a standby)');
 my $more = burst($new, 'shop', 4, tcp => 1);
