@@ -287,6 +287,15 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 			snprintf(out->hint, sizeof(out->hint),
 					 "Lower some reserved_connections (in pool_governor.tenants or node_limits), or raise pool_governor.capacity or max_connections.");
 			break;
+		case PGOV_TOO_MANY_NODE_LIMITS:
+			out->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+			snprintf(out->msg, sizeof(out->msg), "too many rows in pool_governor.node_limits");
+			snprintf(out->detail, sizeof(out->detail),
+					 "The table has %lld rows; the governor holds at most %lld.",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Give the nodes that share numbers one row by role ('primary' or 'standby') instead of one each.");
+			break;
 		case PGOV_MISSING_VALUE:
 			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
 			if (p->tenant[0])

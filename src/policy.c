@@ -701,6 +701,9 @@ pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
 {
 	int			i;
 
+	if (nlimits > PGOV_MAX_NODE_LIMITS)
+		return problem(p, PGOV_TOO_MANY_NODE_LIMITS, NULL, 0, NULL, nlimits,
+					   PGOV_MAX_NODE_LIMITS);
 	for (i = 0; i < nlimits; i++)
 	{
 		const PgovNodeLimit *l = &limits[i];

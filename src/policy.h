@@ -67,6 +67,10 @@ typedef enum PgovRole
 	PGOV_ROLE_STANDBY = 1
 } PgovRole;
 
+/* Most node_limits rows a configuration may have (what its snapshot file
+ * can hold). */
+#define PGOV_MAX_NODE_LIMITS 200000
+
 #define PGOV_NROLES 2
 #define PGOV_ROLE_UNKNOWN (-1)	/* no login has said yet */
 
@@ -207,7 +211,8 @@ typedef enum PgovProblemCode
 	PGOV_BAD_NODE_NAME,			/* node_limits.node empty or too long */
 	PGOV_NODE_NEGATIVE_VALUE,	/* a node_limits row; text = its node */
 	PGOV_NODE_RESERVED_ABOVE_CAP,
-	PGOV_NODE_RESERVED_ABOVE_CAPACITY	/* this node's numbers, as resolved */
+	PGOV_NODE_RESERVED_ABOVE_CAPACITY,	/* this node's numbers, as resolved */
+	PGOV_TOO_MANY_NODE_LIMITS
 } PgovProblemCode;
 
 typedef struct PgovProblem

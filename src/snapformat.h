@@ -52,7 +52,7 @@
  * max_rules can be set no higher). */
 #define PGOV_SNAP_MAX_TENANTS 100000
 #define PGOV_SNAP_MAX_RULES 100000
-#define PGOV_SNAP_MAX_LIMITS 200000
+#define PGOV_SNAP_MAX_LIMITS PGOV_MAX_NODE_LIMITS
 
 /* A tenant as formats 1 and 2 wrote it. */
 typedef struct PgovTenantDefV2

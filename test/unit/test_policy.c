@@ -902,6 +902,9 @@ test_node_limits(void)
 	l[3].tenant = 3;
 	CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
 	CHECK(p.code == PGOV_UNKNOWN_TENANT);
+	/* more rows than the snapshot holds: refused before any is read */
+	CHECK(!pgov_validate_node_limits(l, PGOV_MAX_NODE_LIMITS + 1, t, 3, &p));
+	CHECK(p.code == PGOV_TOO_MANY_NODE_LIMITS && p.value == PGOV_MAX_NODE_LIMITS + 1);
 	CHECK(strcmp(pgov_role_name(PGOV_ROLE_PRIMARY), "primary") == 0 &&
 		  strcmp(pgov_role_name(PGOV_ROLE_STANDBY), "standby") == 0);
 }
