@@ -100,6 +100,7 @@ typedef struct PgovWakeList
 #define PGOV_PLAN_ATTEMPTS		20
 
 static void timing_reset(void);
+static int	role_after(int role);
 static bool follow_role_locked(int role, PgovWakeList *w);
 static void report_role(int role);
 
@@ -569,6 +570,7 @@ pgov_publish(const PgovConfig *cfg)
 			waiters[nwaiters++] = attempt;
 	generation = bs->generation + 1;
 	role_before = bs->totals.role;
+	role = role_after(role);
 	publish_locked(&pp, plan, map, role, generation, GetCurrentTimestamp());
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
@@ -638,12 +640,25 @@ pgov_board_node_name(char *buf)
 	LWLockRelease(bs->lock);
 }
 
+/*
+ * The role to enforce when role is what the caller saw: a node goes from
+ * standby to primary and never back while it runs (a demoted node restarts,
+ * with a new board), so a login that looked before a promotion and takes
+ * the lock after one that looked later does not switch the board back.
+ * Caller holds bs->lock.
+ */
+static int
+role_after(int role)
+{
+	return bs->totals.role == PGOV_ROLE_PRIMARY ? PGOV_ROLE_PRIMARY : role;
+}
+
 /* Caller holds bs->lock EXCLUSIVE: the numbers of role become those in
  * force; w (unless NULL) gets the waiters a raised cap lets in. */
 static bool
 follow_role_locked(int role, PgovWakeList *w)
 {
-	if (!pgov_seat_set_role(&board, role, GetCurrentTimestamp()))
+	if (!pgov_seat_set_role(&board, role_after(role), GetCurrentTimestamp()))
 		return false;
 	if (w)
 		collect_wakeable(w, true);
