@@ -1107,12 +1107,10 @@ step(void)
 	}
 }
 
-/* One login of tenant entry e at time t in slot 1 (given back if
- * admitted and leave). */
-static PgovSeatOutcome
-login_at(int e, int64_t t, bool leave)
+/* A login of tenant e into slot at t, kept when admitted. */
+static PgovVerdict
+login_in(int slot, int e, int64_t t, int capacity)
 {
-	int			slot = leave ? 1 : 0;
 	PgovAsk		ask;
 	PgovVerdict v;
 	PgovWho		w = who_of(next_pid);
@@ -1121,16 +1119,25 @@ login_at(int e, int64_t t, bool leave)
 	ask.tenant = e;
 	ask.generation = 1;
 	ask.now = t;
-	ask.capacity = 100;
-	ask.slot_limit = 100;
+	ask.capacity = capacity;
+	ask.slot_limit = capacity;
 	ask.deadline_cap = t + 10000000;
-	ask.keep_free = 0;
 	ask.have_free_slots = free_slots;
-	pgov_seat_claim(&board, slot, next_pid, &w, t);
+	pgov_seat_claim(&board, slot, next_pid++, &w, t);
 	pgov_seat_decide(&board, slot, &ask, &v);
+	return v;
+}
+
+/* One login of tenant entry e at time t in slot 1 (given back if
+ * admitted and leave). */
+static PgovSeatOutcome
+login_at(int e, int64_t t, bool leave)
+{
+	int			slot = leave ? 1 : 0;
+	PgovVerdict v = login_in(slot, e, t, 100);
+
 	if (leave && v.outcome == PGOV_SEAT_ADMITTED)
-		pgov_seat_release(&board, slot, next_pid, t, NULL);
-	next_pid++;
+		pgov_seat_release(&board, slot, next_pid - 1, t, NULL);
 	return v.outcome;
 }
 
@@ -1165,21 +1172,7 @@ test_recent(void)
 	/* victim: one admitted (held in slot 0), five refused (slot 2) */
 	CHECK(login_at(b, t0, false) == PGOV_SEAT_ADMITTED);
 	for (int i = 0; i < 5; i++)
-	{
-		PgovAsk		ask;
-		PgovVerdict v;
-		PgovWho		w = who_of(next_pid);
-
-		memset(&ask, 0, sizeof(ask));
-		ask.tenant = b;
-		ask.now = t0 + 1000;
-		ask.capacity = ask.slot_limit = 100;
-		ask.deadline_cap = t0 + 10000000;
-		ask.have_free_slots = free_slots;
-		pgov_seat_claim(&board, 2, next_pid++, &w, t0 + 1000);
-		pgov_seat_decide(&board, 2, &ask, &v);
-		refused += v.outcome == PGOV_SEAT_REFUSED;
-	}
+		refused += login_in(2, b, t0 + 1000, 100).outcome == PGOV_SEAT_REFUSED;
 	CHECK(refused == 5);
 	refused = 0;
 	/* the noisy neighbour: 1,100 refusals */
@@ -1331,27 +1324,6 @@ test_fair_share(void)
 	fair_round(1, 15, 1, 2, 6, order);
 	CHECK(strcmp(order, "ababaa") == 0);
 	printf("fair share: equal weights, 15 then 2 queued -> %s\n", order);
-}
-
-/* A login of tenant e into slot at t, kept when admitted. */
-static PgovVerdict
-login_in(int slot, int e, int64_t t, int capacity)
-{
-	PgovAsk		ask;
-	PgovVerdict v;
-	PgovWho		w = who_of(next_pid);
-
-	memset(&ask, 0, sizeof(ask));
-	ask.tenant = e;
-	ask.generation = 1;
-	ask.now = t;
-	ask.capacity = capacity;
-	ask.slot_limit = capacity;
-	ask.deadline_cap = t + 10000000;
-	ask.have_free_slots = free_slots;
-	pgov_seat_claim(&board, slot, next_pid++, &w, t);
-	pgov_seat_decide(&board, slot, &ask, &v);
-	return v;
 }
 
 /*
