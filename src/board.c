@@ -101,7 +101,7 @@ typedef struct PgovWakeList
 
 static void timing_reset(void);
 static int	role_after(int role);
-static bool follow_role_locked(int role, PgovWakeList *w);
+static bool follow_role_locked(int role, TimestampTz now, PgovWakeList *w);
 static void report_role(int role);
 
 Size
@@ -362,7 +362,7 @@ pgov_login_exempt(int slotno, const PgovWho *who, TimestampTz now,
 	stale = pgov_seat_claim(&board, slotno, MyProcPid, who, now);
 	pgov_seat_exempt(&board, slotno, ordinary, now);
 	/* what this session reads of the governor is in the node's role */
-	switched = bs->totals.role != role && follow_role_locked(role, &w);
+	switched = bs->totals.role != role && follow_role_locked(role, now, &w);
 	LWLockRelease(bs->lock);
 	report_reclaimed(stale);
 	wake_slots(w.slots, w.n);
@@ -426,7 +426,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	current = (bs->generation == place->generation);
 	w.n = 0;
 	/* the first login after a promotion is judged by the primary's numbers */
-	switched = bs->totals.role != role && follow_role_locked(role, NULL);
+	switched = bs->totals.role != role && follow_role_locked(role, ask.now, NULL);
 	if (current)
 		pgov_seat_decide(&board, slotno, &ask, v);
 	/* a waiter left its queue, or a cap was raised: others may fit now */
@@ -656,9 +656,9 @@ role_after(int role)
 /* Caller holds bs->lock EXCLUSIVE: the numbers of role become those in
  * force; w (unless NULL) gets the waiters a raised cap lets in. */
 static bool
-follow_role_locked(int role, PgovWakeList *w)
+follow_role_locked(int role, TimestampTz now, PgovWakeList *w)
 {
-	if (!pgov_seat_set_role(&board, role_after(role), GetCurrentTimestamp()))
+	if (!pgov_seat_set_role(&board, role_after(role), now))
 		return false;
 	if (w)
 		collect_wakeable(w, true);
@@ -691,7 +691,7 @@ pgov_follow_role(void)
 		return;
 	w.n = 0;
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	switched = follow_role_locked(role, &w);
+	switched = follow_role_locked(role, GetCurrentTimestamp(), &w);
 	LWLockRelease(bs->lock);
 	wake_slots(w.slots, w.n);
 	if (switched)

@@ -671,7 +671,8 @@ validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 
 	for (i = 0; i < cfg->nrules; i++)
 		names[i] = cfg->tenants[cfg->rules[i].tenant].name;
-	limits.capacity = INT_MAX;
+	/* without node_limits the tables are this node's numbers: one pass */
+	limits.capacity = cfg->nlimits > 0 ? INT_MAX : capacity;
 	limits.max_tenants = pgov_max_tenants;
 	limits.extra_tenants = pgov_tenant_entries_for(cfg) - cfg->ntenants;
 	limits.max_rules = pgov_max_rules;
@@ -680,14 +681,14 @@ validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 							  cfg->nrules, &limits, p) &&
 		pgov_validate_node_limits(cfg->limits, cfg->nlimits, cfg->tenants,
 								  cfg->ntenants, p);
-	if (ok)
+	if (ok && cfg->nlimits > 0)
 	{
 		resolved = palloc(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
 		pgov_resolve_config(cfg, role, resolved);
 		limits.capacity = capacity;
 		ok = pgov_validate_config(resolved, cfg->ntenants, names, cfg->rules,
 								  cfg->nrules, &limits, p);
-		if (!ok && p->code == PGOV_RESERVED_ABOVE_CAPACITY && cfg->nlimits > 0)
+		if (!ok && p->code == PGOV_RESERVED_ABOVE_CAPACITY)
 		{
 			p->code = PGOV_NODE_RESERVED_ABOVE_CAPACITY;
 			strlcpy(p->text, pgov_role_name(role), sizeof(p->text));
