@@ -14,15 +14,19 @@
  * Locking protocol
  * ----------------
  * The board's lock guards the tenants, the slots, the totals (default
- * tenant entry included), the generation the board follows, the load
- * tickets, the worker's pid and PGPROC, the dirty flag, the problem and the
- * database state.  A login's decision and its counter update are one
+ * tenant entry included, and the role whose numbers are in force), the
+ * generation the board follows, the load tickets, the worker's pid and
+ * PGPROC, the dirty flag, the problems (the tables' and each role's) and
+ * the database state.  A login's decision and its counter update are one
  * EXCLUSIVE hold, which is what makes the quota exact under any burst.
  * Under it a login does O(1) work but for one walk of PostgreSQL's free
- * PGPROC list when it is about to wait, and, when a seat is released or a
- * waiter leaves its queue, the walk of the tenants with waiters that finds
- * whom to wake (O(tenants with waiters)).  Publication, the views and the
- * sampler copy arrays under it.
+ * PGPROC list when it is about to wait, when a seat is released or a
+ * waiter leaves its queue the walk of the tenants with waiters that finds
+ * whom to wake (O(tenants with waiters)), and, once per promotion, the
+ * first login's switch of every tenant to the primary's numbers
+ * (O(tenants)).  pgov_follow_role() reads the role without the lock, as a
+ * hint only: it decides again under the lock.  Publication, the views and
+ * the sampler copy arrays under it.
  *
  * The generation is written holding both the rules' lock and this one
  * (rules.h: rules first, then the board), so either is enough to read it;
