@@ -22,6 +22,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
@@ -95,6 +96,29 @@ read_activity(int *n)
 }
 
 /*
+ * pool_governor.drain_test_pause: holds the pass between its look at the
+ * sessions and its signals, so that a test can change a session's state in
+ * between.  Shown in pg_stat_activity while it lasts.
+ */
+static void
+test_pause(void)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													pgov_drain_test_pause_ms);
+	long		left;
+
+	pgstat_report_activity(STATE_RUNNING, "pool_governor: drain paused (drain_test_pause)");
+	while ((left = (long) ((until - GetCurrentTimestamp()) / 1000)) > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * One drain pass (the worker's tick; enforce mode only).  Allocates in the
  * caller's memory context, which the worker resets after each pass.
  */
@@ -123,6 +147,8 @@ pgov_drain_idle(void)
 		return;
 
 	activity = read_activity(&nactivity);
+	if (pgov_drain_test_pause_ms > 0)
+		test_pause();
 	cand = palloc(sizeof(Candidate) * nsessions);
 	for (d = 0; d < ndue; d++)
 	{

@@ -39,6 +39,7 @@ int			pgov_health_window_s = 60;
 int			pgov_history_size = 3600;
 int			pgov_history_tenants = 64;
 int			pgov_event_log_size = 1024;
+int			pgov_drain_test_pause_ms = 0;
 
 static const struct config_enum_entry mode_options[] = {
 	{"enforce", PGOV_MODE_ENFORCE, false},
@@ -196,6 +197,13 @@ define_settings(void)
 							NULL,
 							&pgov_event_log_size, 1024, 0, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.drain_test_pause",
+							gettext_noop("For tests only: how long the drain pass waits between choosing the sessions it ends and ending them."),
+							gettext_noop("Lets a test change a session's state in between. 0, the default, never waits."),
+							&pgov_drain_test_pause_ms, 0, 0, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pool_governor");
 }
