@@ -111,6 +111,7 @@ pgov_board_shmem_size(void)
 
 	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant))));
 	size = add_size(size, MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot))));
+	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(int))));
 	return size;
 }
 
@@ -133,6 +134,8 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 	p += MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant)));
 	board.slots = (PgovSlot *) p;
 	board.nslots = MaxBackends;
+	p += MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot)));
+	board.heap = (int *) p;
 	if (!init)
 		return;
 
@@ -204,6 +207,7 @@ pgov_board_restore(void)
 	char		problem[PGOV_PROBLEM_LEN];
 	int		   *map;
 	int			role;
+	TimestampTz now;
 
 	problem[0] = '\0';
 	memset(&cfg, 0, sizeof(cfg));
@@ -228,11 +232,11 @@ pgov_board_restore(void)
 	}
 	pgov_rules_prepare(&pp, &cfg);
 	map = palloc(sizeof(int) * Max(cfg.ntenants, 1));
+	now = generation ? GetCurrentTimestamp() : 0;
 	pgov_rules_lock();
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 	/* the role is the first login's to say: a standby or not */
-	publish_locked(&pp, NULL, map, PGOV_ROLE_UNKNOWN, generation,
-				   generation ? GetCurrentTimestamp() : 0);
+	publish_locked(&pp, NULL, map, PGOV_ROLE_UNKNOWN, generation, now);
 	/* a snapshot that cannot be used is critical until the tables load */
 	bs->problem_level = problem[0] ? PGOV_PROBLEM_CRITICAL : PGOV_PROBLEM_NONE;
 	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
@@ -267,13 +271,13 @@ pgov_generation(void)
  * either way: the fair hand-off writes the tenants' scratch fields.
  */
 static void
-collect_wakeable(PgovWakeList *w, bool mark)
+collect_wakeable(PgovWakeList *w, bool mark, TimestampTz now)
 {
 	int			capacity = pgov_capacity_in_force(&board, pgov_capacity(),
 												  pgov_slot_limit());
 
-	w->n = pgov_seat_wakeable(&board, capacity, mark,
-							  GetCurrentTimestamp(), w->slots, PGOV_WAKE_MAX);
+	w->n = pgov_seat_wakeable(&board, capacity, mark, (int64) now, w->slots,
+							  PGOV_WAKE_MAX);
 }
 
 /*
@@ -305,9 +309,10 @@ void
 pgov_wake_waiters(void)
 {
 	PgovWakeList w;
+	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	collect_wakeable(&w, true);
+	collect_wakeable(&w, true, now);
 	LWLockRelease(bs->lock);
 	wake_slots(w.slots, w.n);
 }
@@ -321,9 +326,10 @@ TimestampTz
 pgov_turn_ends(void)
 {
 	int64		ends;
+	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(bs->lock, LW_SHARED);
-	ends = pgov_seat_turn_ends(&board, GetCurrentTimestamp());
+	ends = pgov_seat_turn_ends(&board, (int64) now);
 	LWLockRelease(bs->lock);
 	return (TimestampTz) ends;
 }
@@ -431,7 +437,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 		pgov_seat_decide(&board, slotno, &ask, v);
 	/* a waiter left its queue, or a cap was raised: others may fit now */
 	if ((current && v->after_wait && v->outcome != PGOV_SEAT_QUEUED) || switched)
-		collect_wakeable(&w, true);
+		collect_wakeable(&w, true, ask.now);
 	LWLockRelease(bs->lock);
 	report_reclaimed(stale);
 	if (switched)
@@ -470,13 +476,13 @@ pgov_login_release(int slotno, int pid)
 	PgovReleased out;
 	PgovWakeList w;
 	bool		released;
+	TimestampTz now = GetCurrentTimestamp();
 
 	w.n = 0;
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	released = pgov_seat_release(&board, slotno, pid,
-								 GetCurrentTimestamp(), &out);
+	released = pgov_seat_release(&board, slotno, pid, now, &out);
 	if (released)
-		collect_wakeable(&w, true);
+		collect_wakeable(&w, true, now);
 	LWLockRelease(bs->lock);
 
 	if (!released)
@@ -513,6 +519,7 @@ pgov_publish(const PgovConfig *cfg)
 	int			attempt;
 	int			role = pgov_node_role();
 	int			role_before;
+	TimestampTz now = 0;
 
 	pgov_rules_prepare(&pp, cfg);
 
@@ -549,6 +556,7 @@ pgov_publish(const PgovConfig *cfg)
 			pgov_groups_free(&groups);
 		}
 
+		now = GetCurrentTimestamp();
 		pgov_rules_lock();
 		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 		for (i = 0; i < nslots && complete; i++)
@@ -571,7 +579,7 @@ pgov_publish(const PgovConfig *cfg)
 	generation = bs->generation + 1;
 	role_before = bs->totals.role;
 	role = role_after(role);
-	publish_locked(&pp, plan, map, role, generation, GetCurrentTimestamp());
+	publish_locked(&pp, plan, map, role, generation, now);
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
 	if (role_before != PGOV_ROLE_UNKNOWN && role_before != role)
@@ -661,7 +669,7 @@ follow_role_locked(int role, TimestampTz now, PgovWakeList *w)
 	if (!pgov_seat_set_role(&board, role_after(role), now))
 		return false;
 	if (w)
-		collect_wakeable(w, true);
+		collect_wakeable(w, true, now);
 	return true;
 }
 
@@ -685,13 +693,15 @@ pgov_follow_role(void)
 	int			role = pgov_node_role();
 	PgovWakeList w;
 	bool		switched;
+	TimestampTz now;
 
 	/* a stale read only costs a lock: the role is checked again under it */
 	if (((volatile PgovSeatTotals *) &bs->totals)->role == role)
 		return;
 	w.n = 0;
+	now = GetCurrentTimestamp();
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	switched = follow_role_locked(role, GetCurrentTimestamp(), &w);
+	switched = follow_role_locked(role, now, &w);
 	LWLockRelease(bs->lock);
 	wake_slots(w.slots, w.n);
 	if (switched)
@@ -749,15 +759,17 @@ pgov_sync_sessions(bool adopt)
 		PgovPlace	place;
 		PgovSlot   *s = &board.slots[todo[i]];
 
+		TimestampTz now;
+
 		memset(&groups, 0, sizeof(groups));
 		pgov_rules_place(&copy[i].who, &groups, &place);
 		pgov_groups_free(&groups);
+		now = GetCurrentTimestamp();
 		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 		if (s->pid == copy[i].pid && s->entered_at == copy[i].entered_at &&
 			bs->generation == place.generation)
 			pgov_seat_reclassify(&board, todo[i], place.tenant,
-								 place.rule_id, place.generation,
-								 GetCurrentTimestamp());
+								 place.rule_id, place.generation, now);
 		LWLockRelease(bs->lock);
 	}
 	/* a session moved out of a tenant may have freed a seat there */
@@ -802,6 +814,7 @@ pgov_sync_sessions(bool adopt)
 			bool		exempt;
 			PgovWho		who;
 			PgovPlace	place;
+			TimestampTz now;
 
 			if (l == NULL)
 				continue;
@@ -833,13 +846,14 @@ pgov_sync_sessions(bool adopt)
 				pgov_groups_free(&groups);
 			}
 
+			now = GetCurrentTimestamp();
 			LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 			if (ProcGlobal->allProcs[slotno].pid == be->st_procpid &&
 				(exempt || bs->generation == place.generation) &&
 				pgov_seat_adopt(&board, slotno, be->st_procpid, &who,
 								exempt, be->st_backendType == B_BACKEND,
 								place.tenant, place.rule_id, place.generation,
-								GetCurrentTimestamp()))
+								now))
 				adopted++;
 			LWLockRelease(bs->lock);
 		}
@@ -853,6 +867,86 @@ pgov_sync_sessions(bool adopt)
 	}
 	pfree(todo);
 	pfree(copy);
+}
+
+/*
+ * Exemption follows the setting in force (worker, every tick): a governed
+ * session that is exempt now leaves its tenant's count and is counted
+ * apart; an exempt session in an ordinary slot (a superuser, never a
+ * walsender) that is no longer exempt joins the tenant the rules place it
+ * in.  pool_governor.exempt_superusers and the role's attributes are read
+ * outside the lock; each move is made under it only if the slot still
+ * holds the same session in the same state.  Returns how many moved.
+ */
+int
+pgov_sync_exemption(void)
+{
+	int			nslots = board.nslots;
+	PgovSlot   *copy = palloc(sizeof(PgovSlot) * nslots);
+	int		   *todo = palloc(sizeof(int) * nslots);
+	int			n = 0;
+	int			to_exempt = 0;
+	int			to_governed = 0;
+	int			i;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	for (i = 0; i < nslots; i++)
+	{
+		PgovSlot   *s = &board.slots[i];
+
+		if (s->state == PGOV_SLOT_GOVERNED ||
+			(s->state == PGOV_SLOT_EXEMPT && s->ordinary))
+		{
+			copy[n] = *s;
+			todo[n++] = i;
+		}
+	}
+	LWLockRelease(bs->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		PgovSlot   *c = &copy[i];
+		PgovSlot   *s = &board.slots[todo[i]];
+		bool		exempt = pgov_who_is_exempt(&c->who, false);
+		PgovPlace	place;
+		PgovGroups	groups;
+		TimestampTz now;
+
+		if (exempt == (c->state == PGOV_SLOT_EXEMPT))
+			continue;
+		memset(&place, 0, sizeof(place));
+		if (!exempt)
+		{
+			memset(&groups, 0, sizeof(groups));
+			pgov_rules_place(&c->who, &groups, &place);
+			pgov_groups_free(&groups);
+		}
+		now = GetCurrentTimestamp();
+		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+		if (s->pid == c->pid && s->entered_at == c->entered_at &&
+			s->state == c->state)
+		{
+			if (exempt)
+				to_exempt += pgov_seat_make_exempt(&board, todo[i], now);
+			else if (bs->generation == place.generation)
+				to_governed += pgov_seat_make_governed(&board, todo[i],
+													   place.tenant,
+													   place.rule_id,
+													   place.generation,
+													   now);
+		}
+		LWLockRelease(bs->lock);
+	}
+	pfree(copy);
+	pfree(todo);
+	/* a session that left its tenant freed a seat there */
+	if (to_exempt > 0)
+		pgov_wake_waiters();
+	if (to_exempt > 0 || to_governed > 0)
+		pgov_event_add(PGOV_EV_EXEMPTION, NULL, NULL,
+					   "exemption follows the setting in force: %d sessions now counted apart, %d now counted in their tenant",
+					   to_exempt, to_governed);
+	return to_exempt + to_governed;
 }
 
 /*
@@ -873,6 +967,7 @@ pgov_reconcile(void)
 		int			pid = board.slots[i].pid;
 		PgovReleased out;
 		bool		released;
+		TimestampTz now;
 
 		if (pid == 0)
 			continue;
@@ -880,9 +975,9 @@ pgov_reconcile(void)
 			!(kill(pid, 0) != 0 && errno == ESRCH))
 			continue;
 
+		now = GetCurrentTimestamp();
 		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-		released = pgov_seat_release(&board, i, pid,
-									 GetCurrentTimestamp(), &out);
+		released = pgov_seat_release(&board, i, pid, now, &out);
 		LWLockRelease(bs->lock);
 
 		if (released)
@@ -901,34 +996,40 @@ pgov_reconcile(void)
  * The drain pass's look at the board: the tenants whose drain is due
  * (pgov_seat_drain_due; their names to names[]) and the governed sessions
  * of each that are not already being ended, to sessions[] (*nsessions).
- * due and names have room for pgov_max_tenants, sessions for every slot:
- * the caller allocates them before, nothing is allocated under the lock.
- * The excess of each tenant already counts the sessions asked to end.
+ * due, names and due_of have room for pgov_max_tenants, sessions for every
+ * slot: the caller allocates them once, nothing is allocated under the
+ * lock.  due_of (a tenant entry's index into due, or -1) is all -1 on
+ * entry and is left so.  The excess of each tenant already counts the
+ * sessions asked to end.  No hold at all while no tenant is above its cap;
+ * else a SHARED one, O(tenants above their cap) when none is due, O(slots)
+ * when some are.
  */
 int
 pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
-					 char (*names)[NAMEDATALEN], PgovDrainSession *sessions,
-					 int *nsessions)
+					 char (*names)[NAMEDATALEN], int *due_of,
+					 PgovDrainSession *sessions, int *nsessions)
 {
 	int			ndue;
 	int			i;
 	int			d;
 
 	*nsessions = 0;
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	/* no tenant above its cap (read without the lock: a stale answer only
+	 * waits for the next tick): nothing to take the lock for */
+	if (((volatile PgovSeatTotals *) &bs->totals)->ac_head < 0)
+		return 0;
+	LWLockAcquire(bs->lock, LW_SHARED);
 	ndue = pgov_seat_drain_due(&board, (int64) now, due, pgov_max_tenants);
 	for (d = 0; d < ndue; d++)
+	{
 		memcpy(names[d], board.tenants[due[d].tenant].name, NAMEDATALEN);
+		due_of[due[d].tenant] = d;
+	}
 	for (i = 0; i < board.nslots && ndue > 0; i++)
 	{
 		PgovSlot   *s = &board.slots[i];
 
-		if (s->state != PGOV_SLOT_GOVERNED)
-			continue;
-		for (d = 0; d < ndue; d++)
-			if (due[d].tenant == s->tenant)
-				break;
-		if (d == ndue)
+		if (s->state != PGOV_SLOT_GOVERNED || (d = due_of[s->tenant]) < 0)
 			continue;
 		if (s->ending)
 		{
@@ -942,6 +1043,8 @@ pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
 		sessions[*nsessions].who = s->who;
 		(*nsessions)++;
 	}
+	for (d = 0; d < ndue; d++)
+		due_of[due[d].tenant] = -1;
 	LWLockRelease(bs->lock);
 	return ndue;
 }
@@ -1350,14 +1453,14 @@ pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN])
 	return n;
 }
 
-/* The server-wide numbers behind pool_governor.health. */
-void
-pgov_board_state(PgovBoardState *st)
+/* The server-wide numbers behind pool_governor.health; caller holds
+ * bs->lock. */
+static void
+state_locked(PgovBoardState *st)
 {
 	int			i;
 
 	memset(st, 0, sizeof(*st));
-	LWLockAcquire(bs->lock, LW_SHARED);
 	st->sum_held = bs->totals.sum_held;
 	st->exempt_connected = bs->totals.exempt_connected;
 	st->capacity = pgov_capacity_in_force(&board, pgov_capacity(), pgov_slot_limit());
@@ -1383,7 +1486,50 @@ pgov_board_state(PgovBoardState *st)
 	strlcpy(st->node_name, bs->node_name, NAMEDATALEN);
 	for (i = 0; i < bs->totals.ntenants; i++)
 		st->tenants += board.tenants[i].in_use;
+}
+
+/* The server-wide numbers behind pool_governor.health. */
+void
+pgov_board_state(PgovBoardState *st)
+{
+	LWLockAcquire(bs->lock, LW_SHARED);
+	state_locked(st);
 	LWLockRelease(bs->lock);
+}
+
+/*
+ * One moment of the board, for a view: the tenant entries into
+ * tenants[max_tenants] (returns the high-water mark), the totals, the
+ * server-wide numbers and, with owners[nslots], each governed slot's pid
+ * and tenant (*nowners), all under one hold of the lock, so that no row
+ * mixes moments.
+ */
+int
+pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
+				PgovBoardState *st, PgovSlotOwner *owners, int *nowners)
+{
+	int			n;
+	int			i;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	n = bs->totals.ntenants;
+	memcpy(tenants, board.tenants, sizeof(PgovTenant) * n);
+	*totals = bs->totals;
+	state_locked(st);
+	*nowners = 0;
+	for (i = 0; owners && i < board.nslots; i++)
+	{
+		const PgovSlot *s = &board.slots[i];
+
+		if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
+		{
+			owners[*nowners].pid = s->pid;
+			owners[*nowners].tenant = s->tenant;
+			(*nowners)++;
+		}
+	}
+	LWLockRelease(bs->lock);
+	return n;
 }
 
 /* Each tenant's logins over the health window at now: names and sums into

@@ -22,9 +22,11 @@
  * Under it a login does O(1) work but for one walk of PostgreSQL's free
  * PGPROC list when it is about to wait, when a seat is released or a
  * waiter leaves its queue the walk of the tenants with waiters that finds
- * whom to wake (O(tenants with waiters)), and, once per promotion, the
+ * whom to wake (O(tenants with waiters), then O(log) a seat handed, and it
+ * stops once PGOV_WAKE_MAX are chosen), and, once per promotion, the
  * first login's switch of every tenant to the primary's numbers
- * (O(tenants)).  pgov_follow_role() reads the role without the lock, as a
+ * (O(tenants)).  No clock is read under it: every caller passes the time
+ * it read before taking the lock.  pgov_follow_role() reads the role without the lock, as a
  * hint only: it decides again under the lock.  Publication, the views and
  * the sampler copy arrays under it.
  *
@@ -161,8 +163,9 @@ extern void pgov_worker_detach(void);
 extern bool pgov_take_dirty(void);
 extern void pgov_worker_progress(bool tick, bool load);
 extern int	pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
-								 char (*names)[NAMEDATALEN],
+								 char (*names)[NAMEDATALEN], int *due_of,
 								 PgovDrainSession *sessions, int *nsessions);
+extern int	pgov_sync_exemption(void);
 extern bool pgov_board_drain_mark(const PgovDrainSession *session,
 								  const PgovDrainDue *due);
 extern void pgov_board_count_drained(const PgovDrainDue *due, int n);
@@ -182,6 +185,9 @@ extern int	pgov_board_counts(PgovTenantCounts *tenants, PgovSlotOwner *owners,
 extern int	pgov_board_tenants(PgovTenant *out);
 extern int	pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN]);
 extern void pgov_board_state(PgovBoardState *st);
+extern int	pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
+							PgovBoardState *st, PgovSlotOwner *owners,
+							int *nowners);
 extern int	pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums,
 							  TimestampTz now);
 extern void pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total);

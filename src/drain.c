@@ -7,8 +7,9 @@
  *		the longest idle first.
  *
  * Only a session that its backend status shows 'idle' (not active, not
- * idle in a transaction) is ever ended; exempt sessions hold no governed
- * seat and are never looked at.  The board says which sessions are the
+ * idle in a transaction), read again just before its signal, is ever
+ * ended; exempt sessions hold no governed seat and are never looked at, and
+ * a session exempt by the setting in force when it would be ended is left.  The board says which sessions are the
  * tenant's and how many are above the cap (board.c, pgov_board_drain_due);
  * each is marked on the board before its process is signalled, so that a
  * session that takes a moment to exit is not counted twice and no second
@@ -24,11 +25,13 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/backend_status.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "board.h"
 #include "compat.h"
 #include "events.h"
+#include "identity.h"
 #include "pool_governor.h"
 
 /* What a client backend is doing, by pid. */
@@ -119,7 +122,60 @@ test_pause(void)
 }
 
 /*
- * One drain pass (the worker's tick; enforce mode only).  Allocates in the
+ * Is process pid still idle since since (its state read again, each entry
+ * copied under PostgreSQL's st_changecount protocol)?  A session that has
+ * sent a query since the pass looked, or ran one and is idle again, is
+ * left alone.  O(backends): a fresh copy of the backends' status.
+ */
+static bool
+still_idle(int pid, TimestampTz since)
+{
+	int			nbackends;
+	int			i;
+
+	pgstat_clear_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
+		PgBackendStatus *be = l ? &l->backendStatus : NULL;
+
+		if (be == NULL || be->st_procpid != pid)
+			continue;
+		return be->st_state == STATE_IDLE && be->st_state_start_timestamp == since;
+	}
+	return false;
+}
+
+/* The pass's arrays, for the worker's life: allocated once, not per tick. */
+static PgovDrainDue *due = NULL;
+static char (*names)[NAMEDATALEN] = NULL;
+static int *due_of = NULL;
+static PgovDrainSession *sessions = NULL;
+static Candidate *cand = NULL;
+
+static void
+allocate_arrays(int nslots)
+{
+	int			i;
+
+	due = MemoryContextAlloc(TopMemoryContext, sizeof(PgovDrainDue) * pgov_max_tenants);
+	names = MemoryContextAlloc(TopMemoryContext, NAMEDATALEN * (Size) pgov_max_tenants);
+	due_of = MemoryContextAlloc(TopMemoryContext, sizeof(int) * pgov_max_tenants);
+	for (i = 0; i < pgov_max_tenants; i++)
+		due_of[i] = -1;
+	sessions = MemoryContextAlloc(TopMemoryContext, sizeof(PgovDrainSession) * nslots);
+	cand = MemoryContextAlloc(TopMemoryContext, sizeof(Candidate) * nslots);
+}
+
+/*
+ * One drain pass (the worker's tick; enforce mode only).  The board is
+ * asked first, under a SHARED hold that costs nothing when no tenant is
+ * above its cap; the backends' status is read only when a drain is due.
+ * Each session is checked again just before its signal: still exempt-free
+ * (exemption follows the setting in force) and still idle since the same
+ * moment.  The window left between that read and the signal is stated in
+ * the log line of each session ended.  Allocates (the status copies) in the
  * caller's memory context, which the worker resets after each pass.
  */
 void
@@ -127,11 +183,7 @@ pgov_drain_idle(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	int			nslots = pgov_board_nslots();
-	PgovDrainDue *due;
-	char		(*names)[NAMEDATALEN];
-	PgovDrainSession *sessions;
 	Activity   *activity = NULL;
-	Candidate  *cand;
 	int			nactivity = 0;
 	int			nsessions;
 	int			ndue;
@@ -139,17 +191,15 @@ pgov_drain_idle(void)
 
 	if (pgov_mode != PGOV_MODE_ENFORCE)
 		return;
-	due = palloc(sizeof(PgovDrainDue) * pgov_max_tenants);
-	names = palloc(NAMEDATALEN * (Size) pgov_max_tenants);
-	sessions = palloc(sizeof(PgovDrainSession) * nslots);
-	ndue = pgov_board_drain_due(now, due, names, sessions, &nsessions);
+	if (due == NULL)
+		allocate_arrays(nslots);
+	ndue = pgov_board_drain_due(now, due, names, due_of, sessions, &nsessions);
 	if (ndue == 0 || nsessions == 0)
 		return;
 
 	activity = read_activity(&nactivity);
 	if (pgov_drain_test_pause_ms > 0)
 		test_pause();
-	cand = palloc(sizeof(Candidate) * nsessions);
 	for (d = 0; d < ndue; d++)
 	{
 		int			n = 0;
@@ -180,17 +230,27 @@ pgov_drain_idle(void)
 			PgovDrainSession *s = &sessions[cand[i].session];
 			double		idle_s = (double) (now - cand[i].since) / USECS_PER_SEC;
 			double		above_s = (double) (now - due[d].above_since) / USECS_PER_SEC;
+			TimestampTz checked;
+			TimestampTz signalled;
 
+			/* exempt now: the worker's next sync counts it apart */
+			if (pgov_who_is_exempt(&s->who, false))
+				continue;
+			checked = GetCurrentTimestamp();
+			if (!still_idle(s->pid, cand[i].since))
+				continue;
 			if (!pgov_board_drain_mark(s, &due[d]))
 				continue;
 			if (kill(s->pid, SIGTERM) != 0)
 				continue;		/* it has just exited: its seat is given back */
+			signalled = GetCurrentTimestamp();
 			ended++;
 			ereport(LOG,
 					(errmsg("pool_governor ended idle session of process %d in tenant \"%s\"",
 							s->pid, names[d]),
-					 errdetail("It was idle for %.1f s; the tenant held %d connections, above its cap of %d for %.1f s (drain 'idle').",
-							   idle_s, due[d].connected, due[d].max_connections, above_s)));
+					 errdetail("It was idle for %.1f s; the tenant held %d connections, above its cap of %d for %.1f s (drain 'idle'). Its state was read again %lld us before the signal.",
+							   idle_s, due[d].connected, due[d].max_connections, above_s,
+							   (long long) (signalled - checked))));
 			pgov_event_add(PGOV_EV_DRAINED, names[d], &s->who,
 						   "process %d ended: idle %.1f s; %d connected, above cap %d for %.1f s",
 						   s->pid, idle_s, due[d].connected,

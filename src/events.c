@@ -124,6 +124,8 @@ pgov_event_kind_name(PgovEventKind kind)
 			return "idle session ended";
 		case PGOV_EV_ROLE:
 			return "role changed";
+		case PGOV_EV_EXEMPTION:
+			return "exemption changed";
 	}
 	return "unknown";
 }

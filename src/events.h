@@ -35,7 +35,8 @@ typedef enum PgovEventKind
 	PGOV_EV_WAIT_ABANDONED,
 	PGOV_EV_ADOPTED,
 	PGOV_EV_DRAINED,
-	PGOV_EV_ROLE				/* this node's role changed */
+	PGOV_EV_ROLE,				/* this node's role changed */
+	PGOV_EV_EXEMPTION			/* sessions moved in or out of exemption */
 } PgovEventKind;
 
 #define PGOV_DETAIL_LEN 160

@@ -24,30 +24,74 @@ held(const PgovTenant *t)
 	return pgov_held(t->connected, t->reserved_connections);
 }
 
-/* Is t above its cap?  (Only publications and reclassifications put it
- * there: a login is never admitted past the cap.) */
+/* Is t above its cap?  (Publications, role switches and reclassifications
+ * put it there, and monitor mode, which admits past the cap.) */
 static bool
 above_cap(const PgovTenant *t)
 {
-	return t->max_connections != PGOV_NO_CAP &&
+	return t->in_use && t->max_connections != PGOV_NO_CAP &&
 		t->connected > t->max_connections;
 }
 
-/* Notes when each tenant went above its cap, and forgets it when it is
- * back at or below. */
+static void
+above_list_join(PgovBoard *b, PgovTenant *t, int64_t now)
+{
+	int			idx = (int) (t - b->tenants);
+
+	t->above_cap_since = now > 0 ? now : 1;
+	t->ac_prev = -1;
+	t->ac_next = b->totals->ac_head;
+	if (t->ac_next >= 0)
+		b->tenants[t->ac_next].ac_prev = idx;
+	b->totals->ac_head = idx;
+}
+
+static void
+above_list_leave(PgovBoard *b, PgovTenant *t)
+{
+	if (t->ac_prev >= 0)
+		b->tenants[t->ac_prev].ac_next = t->ac_next;
+	else
+		b->totals->ac_head = t->ac_next;
+	if (t->ac_next >= 0)
+		b->tenants[t->ac_next].ac_prev = t->ac_prev;
+	t->ac_prev = t->ac_next = -1;
+	t->above_cap_since = 0;
+}
+
+/* Notes since when t is above its cap, or that it no longer is, after its
+ * count moved: O(1), so it is exact at every moment, in every mode.  The
+ * tenants above their cap are listed, so the drain looks at them alone. */
+static void
+above_cap_note(PgovBoard *b, PgovTenant *t, int64_t now)
+{
+	bool		above = above_cap(t);
+
+	if (above && t->above_cap_since == 0)
+		above_list_join(b, t, now);
+	else if (!above && t->above_cap_since != 0)
+		above_list_leave(b, t);
+}
+
+/* The same for every tenant, after caps changed (a publication, a role
+ * switch): the list is made again, the times of those still above kept.
+ * O(tenants). */
 static void
 note_above_cap(PgovBoard *b, int64_t now)
 {
 	int			i;
 
+	b->totals->ac_head = -1;
 	for (i = 0; i < b->totals->ntenants; i++)
 	{
 		PgovTenant *t = &b->tenants[i];
+		int64_t		since = t->above_cap_since;
 
-		if (!t->in_use || !above_cap(t))
-			t->above_cap_since = 0;
-		else if (t->above_cap_since == 0)
-			t->above_cap_since = now;
+		t->above_cap_since = 0;
+		t->ac_prev = t->ac_next = -1;
+		if (!above_cap(t))
+			continue;
+		above_list_join(b, t, since != 0 ? since : now);
 	}
 }
 
@@ -65,6 +109,7 @@ tenant_count(PgovBoard *b, PgovTenant *t, int delta, int64_t now)
 		t->peak_connected = t->connected;
 		t->peak_at = now;
 	}
+	above_cap_note(b, t, now);
 }
 
 /* The list of tenants with waiters: a tenant joins it at the tail when its
@@ -187,12 +232,14 @@ pgov_board_init(PgovBoard *b)
 	memset(b->totals, 0, sizeof(*b->totals));
 	b->totals->default_tenant = -1;
 	b->totals->wq_head = b->totals->wq_tail = -1;
+	b->totals->ac_head = -1;
 	b->totals->role = PGOV_ROLE_UNKNOWN;
 	memset(b->tenants, 0, sizeof(PgovTenant) * b->max_tenants);
 	for (i = 0; i < b->max_tenants; i++)
 	{
 		b->tenants[i].wait_head = b->tenants[i].wait_tail = -1;
 		b->tenants[i].wq_prev = b->tenants[i].wq_next = -1;
+		b->tenants[i].ac_prev = b->tenants[i].ac_next = -1;
 	}
 	memset(b->slots, 0, sizeof(PgovSlot) * b->nslots);
 	for (i = 0; i < b->nslots; i++)
@@ -371,6 +418,49 @@ wake_one(PgovBoard *b, int w, bool mark, int64_t now, int *slots, int max,
 }
 
 /*
+ * The fair hand-off's candidates, the tenants whose next waiter wants a
+ * shared seat, are a binary heap of entries in b->heap, least first by
+ * the share key of that waiter (pgov_share_before, a total order: the
+ * same choice a walk of every candidate makes).
+ */
+static bool
+heap_before(const PgovBoard *b, int x, int y)
+{
+	const PgovTenant *tx = &b->tenants[x];
+	const PgovTenant *ty = &b->tenants[y];
+	PgovShareKey kx;
+	PgovShareKey ky;
+
+	share_key(b, tx, tx->share_given, tx->share_next, &kx);
+	share_key(b, ty, ty->share_given, ty->share_next, &ky);
+	return pgov_share_before(&kx, &ky);
+}
+
+static void
+heap_down(PgovBoard *b, int n, int i)
+{
+	int		   *h = b->heap;
+
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			least = i;
+		int			swap;
+
+		if (l < n && heap_before(b, h[l], h[least]))
+			least = l;
+		if (l + 1 < n && heap_before(b, h[l + 1], h[least]))
+			least = l + 1;
+		if (least == i)
+			return;
+		swap = h[i];
+		h[i] = h[least];
+		h[least] = swap;
+		i = least;
+	}
+}
+
+/*
  * The waiters to wake because they can take a seat now: the first waiter
  * in turn (next_in_turn) of each tenant below its reserve and below its
  * cap; then the free shared seats are handed out one at a time, as
@@ -381,9 +471,11 @@ wake_one(PgovBoard *b, int w, bool mark, int64_t now, int *slots, int max,
  * admitted.  With mark, a waiter already woken and still in its turn is not
  * woken again (its wake-up is on the way), and those returned are marked
  * woken at now; without, only the tenants' scratch fields are written.  At
- * most max slots are written to slots[]; returns how many.
- * O(tenants with waiters) per free shared seat handed, stopping once every
- * queue's first waiter has one.
+ * most max slots are written to slots[], in the order they are chosen;
+ * returns how many.  The hand-off stops as soon as slots[] is full, every
+ * queue's first waiter has a seat, or the seats run out: O(tenants with
+ * waiters) for the first pass, then O(log(tenants with waiters)) per seat
+ * handed, so that many free seats cost no more than a few walks.
  */
 int
 pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
@@ -392,20 +484,19 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 	int			shared_free = capacity - b->totals->sum_held;
 	int			n = 0;
 	int			waiting_for_one = 0;
-	PgovTenant *best = NULL;
-	PgovShareKey best_key;
+	int			nheap = 0;
+	PgovShareKey least = {0};
 	int			i;
 
-	/* each queue's first waiter; the first shared seat's taker on the way */
-	for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
+	/* each queue's first waiter; the shared seats' candidates */
+	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
 	{
 		PgovTenant *t = &b->tenants[i];
 		PgovShareKey key;
-		int			room;
 		int			w;
 
 		t->share_given = 0;
-		t->share_next = first_shared_waiter(b, t, now, &room);
+		t->share_next = first_shared_waiter(b, t, now, &t->share_room);
 		if (t->connected < t->reserved_connections)
 		{
 			/* its first waiter takes a reserved seat */
@@ -420,18 +511,26 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 			waiting_for_one++;
 		if (t->share_next < 0 || shared_free <= 0)
 			continue;
+		/* the least candidate first, on the way: all one free seat needs */
 		share_key(b, t, 0, t->share_next, &key);
-		if (best == NULL || pgov_share_before(&key, &best_key))
+		b->heap[nheap++] = i;
+		if (nheap == 1 || pgov_share_before(&key, &least))
 		{
-			best = t;
-			best_key = key;
+			b->heap[nheap - 1] = b->heap[0];
+			b->heap[0] = i;
+			least = key;
 		}
 	}
+	/* more seats than one: the candidates become a heap (the least is
+	 * already first, which the heap keeps) */
+	if (shared_free > 1)
+		for (i = nheap / 2 - 1; i >= 0; i--)
+			heap_down(b, nheap, i);
 
 	/* the shared seats, one at a time, each to the lowest held per weight */
-	while (best != NULL)
+	while (nheap > 0 && shared_free > 0 && waiting_for_one > 0 && n < max)
 	{
-		int			room;
+		PgovTenant *best = &b->tenants[b->heap[0]];
 
 		if (best->share_given == 0 &&
 			best->connected >= best->reserved_connections)
@@ -440,27 +539,13 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 			waiting_for_one--;
 		}
 		best->share_given++;
-		(void) first_shared_waiter(b, best, now, &room);
-		best->share_next = best->share_given < room ?
-			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
-
-		best = NULL;
-		if (--shared_free <= 0 || waiting_for_one <= 0)
+		if (--shared_free == 0)
 			break;
-		for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
-		{
-			PgovTenant *t = &b->tenants[i];
-			PgovShareKey key;
-
-			if (t->share_next < 0)
-				continue;
-			share_key(b, t, t->share_given, t->share_next, &key);
-			if (best == NULL || pgov_share_before(&key, &best_key))
-			{
-				best = t;
-				best_key = key;
-			}
-		}
+		best->share_next = best->share_given < best->share_room ?
+			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
+		if (best->share_next < 0)
+			b->heap[0] = b->heap[--nheap];
+		heap_down(b, nheap, 0);
 	}
 	return n;
 }
@@ -787,6 +872,54 @@ pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant, int64_t rule_id,
 	return true;
 }
 
+/*
+ * Exemption follows the setting in force: a governed session that is
+ * exempt now (pool_governor.exempt_superusers turned on, its role made a
+ * superuser) leaves its tenant's count and is counted apart, in its
+ * ordinary slot; it is never drained.
+ */
+bool
+pgov_seat_make_exempt(PgovBoard *b, int slotno, int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	if (s->state != PGOV_SLOT_GOVERNED)
+		return false;
+	tenant_count(b, &b->tenants[s->tenant], -1, now);
+	s->tenant = PGOV_TENANT_NONE;
+	s->rule_id = 0;
+	s->ending = false;
+	pgov_seat_exempt(b, slotno, true, s->admitted_at);
+	return true;
+}
+
+/*
+ * The other way: a session counted apart in an ordinary slot that is no
+ * longer exempt joins the tenant the rules in force place it in.  It is
+ * never refused (it is already in); a tenant pushed above its cap drains,
+ * as after a publication.  A replication connection is always exempt and
+ * holds no ordinary slot: it never moves.
+ */
+bool
+pgov_seat_make_governed(PgovBoard *b, int slotno, int tenant,
+						int64_t rule_id, uint64_t generation, int64_t now)
+{
+	PgovSlot   *s = &b->slots[slotno];
+
+	if (s->state != PGOV_SLOT_EXEMPT || !s->ordinary)
+		return false;
+	b->totals->exempt_connected--;
+	b->totals->exempt_ordinary--;
+	s->ordinary = false;
+	s->state = PGOV_SLOT_GOVERNED;
+	s->tenant = tenant;
+	s->rule_id = rule_id;
+	s->generation = generation;
+	s->ending = false;
+	tenant_count(b, &b->tenants[tenant], 1, now);
+	return true;
+}
+
 static int
 int_cmp(const void *a, const void *b)
 {
@@ -919,6 +1052,7 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
 		memcpy(t->name, name, PGOV_NAME_LEN);
 		t->wait_head = t->wait_tail = -1;
 		t->wq_prev = t->wq_next = -1;
+		t->ac_prev = t->ac_next = -1;
 		t->stats_reset = now;
 		if (i + 1 > b->totals->ntenants)
 			b->totals->ntenants = i + 1;
@@ -1109,25 +1243,32 @@ pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
 	return true;
 }
 
+/* Has t been above its cap for its drain_grace at now?  Compared in
+ * milliseconds, so that no grace can overflow (a clock that went back
+ * makes nothing due). */
+static bool
+grace_passed(const PgovTenant *t, int64_t now)
+{
+	return now >= t->above_cap_since &&
+		(now - t->above_cap_since) / 1000 >= t->drain_grace_ms;
+}
+
 /*
  * The tenants whose drain is due at now: drain 'idle', above the cap since
- * drain_grace ago or longer.  Also notes, for every tenant, since when it
- * is above its cap.  At most max go to due[]; returns how many.
- * O(tenants).
+ * drain_grace ago or longer.  At most max go to due[]; returns how many.
+ * Read-only; O(tenants above their cap), nothing at all when none is.
  */
 int
-pgov_seat_drain_due(PgovBoard *b, int64_t now, PgovDrainDue *due, int max)
+pgov_seat_drain_due(const PgovBoard *b, int64_t now, PgovDrainDue *due, int max)
 {
 	int			n = 0;
 	int			i;
 
-	note_above_cap(b, now);
-	for (i = 0; i < b->totals->ntenants && n < max; i++)
+	for (i = b->totals->ac_head; i >= 0 && n < max; i = b->tenants[i].ac_next)
 	{
-		PgovTenant *t = &b->tenants[i];
+		const PgovTenant *t = &b->tenants[i];
 
-		if (t->above_cap_since == 0 || t->drain != PGOV_DRAIN_IDLE ||
-			now - t->above_cap_since < t->drain_grace_ms * 1000)
+		if (t->drain != PGOV_DRAIN_IDLE || !grace_passed(t, now))
 			continue;
 		due[n].tenant = i;
 		due[n].incarnation = t->incarnation;

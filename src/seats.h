@@ -23,6 +23,7 @@
  *		                  (PGOV_TURN_MS; then the next waiter's)
  *		WAITING --publish--> CLAIMED   (decides again under the new rules)
  *		GOVERNED --reclassify--> GOVERNED in another tenant
+ *		GOVERNED <--exemption changed--> EXEMPT (an ordinary slot)
  *		FREE --adopt--> GOVERNED | EXEMPT   (a session that passed no hook)
  *		any --release--> FREE
  *
@@ -155,11 +156,15 @@ typedef struct PgovTenant
 	double		wait_ms_total;	/* over the logins admitted after a wait */
 	double		wait_ms_max;
 	int64_t		stats_reset;
-	int64_t		above_cap_since;	/* connected > cap since then; 0 = not */
+	int64_t		above_cap_since;	/* connected > cap since then; 0 = not.
+									 * Noted at every change of either */
+	int			ac_prev;		/* the tenants above their cap (listed */
+	int			ac_next;		/* while above_cap_since != 0); -1 = none */
 	int64_t		drained;		/* idle sessions ended above the cap */
 	int			share_given;	/* pgov_seat_wakeable's scratch (lock held
 								 * EXCLUSIVE, even without mark): seats */
-	int			share_next;		/* handed in its simulation, next slot */
+	int			share_next;		/* handed in its simulation, next slot, */
+	int			share_room;		/* and how many its cap leaves room for */
 	PgovRecentBucket recent[PGOV_RECENT_BUCKETS];
 } PgovTenant;
 
@@ -177,6 +182,7 @@ typedef struct PgovSeatTotals
 	int64_t		recent_width_us;	/* of a step of the tenants' recent[] */
 	int			wq_head;		/* first tenant with waiters, -1 = none */
 	int			wq_tail;
+	int			ac_head;		/* first tenant above its cap, -1 = none */
 	int			role;			/* PgovRole whose numbers are in force;
 								 * PGOV_ROLE_UNKNOWN until a login says */
 	int64_t		role_since;		/* when it was last switched */
@@ -190,6 +196,8 @@ typedef struct PgovBoard
 	int			max_tenants;
 	PgovSlot   *slots;			/* [nslots] */
 	int			nslots;
+	int		   *heap;			/* [max_tenants]: pgov_seat_wakeable's
+								 * scratch, the fair hand-off's heap */
 } PgovBoard;
 
 /* Are at least n backend slots free?  (PostgreSQL's HaveNFreeProcs.) */
@@ -271,6 +279,10 @@ extern bool pgov_seat_release(PgovBoard *b, int slotno, int pid,
 extern bool pgov_seat_reclassify(PgovBoard *b, int slotno, int tenant,
 								 int64_t rule_id, uint64_t generation,
 								 int64_t now);
+extern bool pgov_seat_make_exempt(PgovBoard *b, int slotno, int64_t now);
+extern bool pgov_seat_make_governed(PgovBoard *b, int slotno, int tenant,
+									int64_t rule_id, uint64_t generation,
+									int64_t now);
 extern int	pgov_seat_strays(const PgovBoard *b, int *pids, int n,
 							 int *scratch);
 extern bool pgov_seat_adopt(PgovBoard *b, int slotno, int pid,
@@ -307,8 +319,8 @@ typedef struct PgovDrainDue
 	int64_t		above_since;
 } PgovDrainDue;
 
-extern int	pgov_seat_drain_due(PgovBoard *b, int64_t now, PgovDrainDue *due,
-								int max);
+extern int	pgov_seat_drain_due(const PgovBoard *b, int64_t now,
+								PgovDrainDue *due, int max);
 extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
 									uint32_t incarnation, int n);
 

@@ -241,6 +241,9 @@ sync_sessions(void)
 
 	StartTransactionCommand();
 	pgov_sync_sessions(pgov_mode != PGOV_MODE_OFF);
+	/* exempt_superusers may have been reloaded, a role's attributes changed */
+	if (pgov_mode != PGOV_MODE_OFF)
+		(void) pgov_sync_exemption();
 	CommitTransactionCommand();
 	/* the commit leaves TopMemoryContext current: the pass goes on in its own */
 	MemoryContextSwitchTo(cxt);

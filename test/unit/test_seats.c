@@ -53,6 +53,7 @@ typedef struct MSlot
 static MTenant mt[NTENANTS + 1];
 static MSlot ms[NSLOTS];
 static int64_t m_above_since[NTENANTS + 1];	/* the model's: 0 = not above */
+static int	exemption_moves = 0;
 static int64_t m_drained[NTENANTS + 1];
 static int	drains_checked = 0;
 static int	drained_sessions = 0;
@@ -69,7 +70,8 @@ static int	role_switches = 0;
 static PgovSeatTotals totals;
 static PgovTenant tenants[MAXT];
 static PgovSlot slots[NSLOTS];
-static PgovBoard board = {&totals, tenants, MAXT, slots, NSLOTS};
+static int heap[MAXT];
+static PgovBoard board = {&totals, tenants, MAXT, slots, NSLOTS, heap};
 
 static int	mismatches = 0;
 static int	over_cap = 0;
@@ -308,6 +310,7 @@ m_hand_off(int free_seats, int login, int lm, int *woken, int *nwoken)
  * turn could be admitted; and the next turn to end is the earliest one.
  */
 static int	wake_wrong = 0;
+static int	wake_prefixes = 0;
 
 static int
 slot_cmp(const void *a, const void *b)
@@ -326,6 +329,17 @@ check_wakeable(void)
 	int			n = pgov_seat_wakeable(&board, cap, false, now, woken, MAXT);
 	int			shared = 0;
 	bool		any_admissible = false;
+
+	/* a full slots[] stops the hand-off: the first max of the same order */
+	for (int k = 1; k <= 3 && k < n; k++)
+	{
+		int			part[3];
+
+		if (pgov_seat_wakeable(&board, cap, false, now, part, k) != k ||
+			memcmp(part, woken, sizeof(int) * k) != 0)
+			wake_wrong++;
+		wake_prefixes++;
+	}
 
 	for (int i = 0; i < n; i++)
 	{
@@ -478,7 +492,28 @@ compare(void)
 		}
 		if (walked != m_waiting(m))
 			mismatches++;
+		if (tenants[e].above_cap_since != m_above_since[m])
+			mismatches++;
 		total += m_connected(m);
+	}
+	/* the tenants above their cap are listed, each once, and no other */
+	{
+		int			listed = 0;
+		int			above = 0;
+
+		for (int e = totals.ac_head; e >= 0; e = tenants[e].ac_next)
+		{
+			if (tenants[e].above_cap_since == 0 || !tenants[e].in_use ||
+				(tenants[e].ac_next >= 0 && tenants[tenants[e].ac_next].ac_prev != e))
+				mismatches++;
+			if (++listed > MAXT)
+				break;
+		}
+		for (int m = 0; m <= NTENANTS; m++)
+			if (mt[m].exists && m_above_since[m] != 0)
+				above++;
+		if (listed != above)
+			mismatches++;
 	}
 	/* the tenants with waiters are listed, each once, and no other */
 	{
@@ -1010,6 +1045,35 @@ step(void)
 		/* a governed session reclassified */
 		int			m = random_tenant();
 
+		if (rng() % 2)
+		{
+			/* exemption follows the setting in force: a governed session
+			 * is counted apart, an exempt one in an ordinary slot joins a
+			 * tenant (a walsender's slot never moves) */
+			bool		expect;
+
+			if ((i = slot_in(PGOV_SLOT_GOVERNED, PGOV_SLOT_EXEMPT)) < 0)
+				return;
+			exemption_moves++;
+			if (ms[i].state == PGOV_SLOT_GOVERNED)
+			{
+				if (!pgov_seat_make_exempt(&board, i, now))
+					mismatches++;
+				ms[i].state = PGOV_SLOT_EXEMPT;
+				ms[i].ordinary = true;
+				return;
+			}
+			expect = ms[i].ordinary;
+			if (pgov_seat_make_governed(&board, i, entry(m), 1, 1, now) != expect)
+				mismatches++;
+			if (expect)
+			{
+				ms[i].state = PGOV_SLOT_GOVERNED;
+				ms[i].ordinary = false;
+				ms[i].tenant = m;
+			}
+			return;
+		}
 		if ((i = slot_in(PGOV_SLOT_GOVERNED, PGOV_SLOT_GOVERNED)) < 0)
 			return;
 		if (!pgov_seat_reclassify(&board, i, entry(m), 1, 1, now))
@@ -1237,7 +1301,8 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 	static PgovSeatTotals ft;
 	static PgovTenant ften[4];
 	static PgovSlot fslots[FAIR_SLOTS];
-	PgovBoard	fb = {&ft, ften, 4, fslots, FAIR_SLOTS};
+	int			fheap[4];
+	PgovBoard	fb = {&ft, ften, 4, fslots, FAIR_SLOTS, fheap};
 	PgovTenantDef defs[3];
 	int			map[3];
 	int64_t		t = 5000000;
@@ -1422,6 +1487,9 @@ main(void)
 	for (steps = 0; steps < 200000; steps++)
 	{
 		step();
+		/* the board notes since when a tenant is above its cap at every
+		 * change of its count or cap: the model after every step */
+		m_note_above_cap();
 		compare();
 	}
 	CHECK(mismatches == 0);
@@ -1441,9 +1509,12 @@ main(void)
 	test_recent();
 	test_fair_share();
 	test_roles();
-	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d role_switches=%d\n",
+	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d role_switches=%d exemption_moves=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
 		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions,
-		   role_switches);
+		   role_switches, exemption_moves);
+	CHECK(exemption_moves > 1000);
+	printf("wake sets cut short: %d\n", wake_prefixes);
+	CHECK(wake_prefixes > 100);
 	return check_summary();
 }
