@@ -113,12 +113,16 @@ INSERT INTO pool_governor.rules (priority, tenant, application_name) VALUES (90,
 DELETE FROM pool_governor.rules WHERE application_name = 'shop-web*';
 
 -- Fair share and drain: a weight from 1 to 1000, a known drain, a grace
--- that is not negative; each refused with the loader's words, nothing
--- changed.
+-- from 0 to 7 days (not less than a microsecond below zero, not a grace too
+-- long to compare); each refused with the loader's words, nothing changed.
 UPDATE pool_governor.tenants SET weight = 0 WHERE name = 'shop';
 UPDATE pool_governor.tenants SET weight = 1001 WHERE name = 'shop';
 UPDATE pool_governor.tenants SET drain = 'kill' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET drain_grace = '-1 s' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET drain_grace = '-1 us' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET drain_grace = '7 days 1 ms' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET drain_grace = '1000000 years' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET wait_timeout = '-1 us' WHERE name = 'shop';
 SELECT tenant, weight, drain, drain_grace, drained FROM pool_governor.tenant_status
 WHERE tenant = 'shop';
 -- the founding case's shop weighs 3 against reporting's 1, and is drained

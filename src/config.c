@@ -133,8 +133,11 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 		case PGOV_NEGATIVE_VALUE:
 			snprintf(out->msg, sizeof(out->msg),
 					 "%s of tenant \"%s\" must not be negative", p->field, p->tenant);
-			if (strcmp(p->field, "wait_timeout") == 0 ||
-				strcmp(p->field, "drain_grace") == 0)
+			if (p->text[0] != '\0')
+				snprintf(out->detail, sizeof(out->detail),
+						 "The value given is %s.", p->text);
+			else if (strcmp(p->field, "wait_timeout") == 0 ||
+					 strcmp(p->field, "drain_grace") == 0)
 				snprintf(out->detail, sizeof(out->detail),
 						 "The value given is %lld ms.", value);
 			else
@@ -245,6 +248,15 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 					 "The value given is %lld.", value);
 			snprintf(out->hint, sizeof(out->hint),
 					 "When tenants wait for shared seats, each gets them in proportion to its weight.");
+			break;
+		case PGOV_GRACE_TOO_LONG:
+			snprintf(out->msg, sizeof(out->msg),
+					 "drain_grace of tenant \"%s\" exceeds 7 days", p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "drain_grace is %lld ms; at most %lld ms (7 days) is accepted.",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Give a shorter drain_grace, or drain 'natural', which never ends a session.");
 			break;
 		case PGOV_BAD_DRAIN:
 			snprintf(out->msg, sizeof(out->msg),
@@ -400,6 +412,34 @@ interval_ms(const Interval *iv)
 	if (ms <= (double) PG_INT64_MIN)
 		return PG_INT64_MIN;
 	return (int64) ms;
+}
+
+/* Is an interval shorter than zero (months count 30 days)?  interval_ms()
+ * alone cannot tell: less than a millisecond below zero rounds to 0. */
+static bool
+interval_negative(const Interval *iv)
+{
+	return ((double) iv->month * DAYS_PER_MONTH + iv->day) *
+		(double) USECS_PER_DAY + (double) iv->time < 0;
+}
+
+/* A negative interval column: refused with its value in milliseconds,
+ * to the microsecond when it is less than one below zero. */
+static bool
+negative_interval(PgovProblem *p, const char *tenant, const char *field,
+				  const Interval *iv)
+{
+	int64		ms = interval_ms(iv);
+	char		text[64];
+
+	text[0] = '\0';
+	if (ms == 0)
+		snprintf(text, sizeof(text), "%.3f ms",
+				 (((double) iv->month * DAYS_PER_MONTH + iv->day) *
+				  (double) USECS_PER_DAY + (double) iv->time) / 1000.0);
+	set_problem(p, PGOV_NEGATIVE_VALUE, tenant, field, text[0] ? text : NULL);
+	p->value = ms;
+	return false;
 }
 
 /* Is an interval longer than zero (months count 30 days)? */
@@ -569,6 +609,8 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (isnull)
 			return set_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
+		if (interval_negative(DatumGetIntervalP(d)))
+			return negative_interval(p, t->name, "wait_timeout", DatumGetIntervalP(d));
 		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
 		if (t->wait_timeout_ms == 0 && interval_positive(DatumGetIntervalP(d)))
 			return set_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
@@ -593,6 +635,8 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		if (isnull)
 			return set_problem(p, PGOV_MISSING_VALUE, t->name, "drain_grace", NULL);
+		if (interval_negative(DatumGetIntervalP(d)))
+			return negative_interval(p, t->name, "drain_grace", DatumGetIntervalP(d));
 		t->drain_grace_ms = interval_ms(DatumGetIntervalP(d));
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);

@@ -572,6 +572,9 @@ pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p
 	if (t->drain_grace_ms < 0)
 		return problem(p, PGOV_NEGATIVE_VALUE, t->name, 0, "drain_grace",
 					   t->drain_grace_ms, 0);
+	if (t->drain_grace_ms > PGOV_DRAIN_GRACE_MAX_MS)
+		return problem(p, PGOV_GRACE_TOO_LONG, t->name, 0, "drain_grace",
+					   t->drain_grace_ms, PGOV_DRAIN_GRACE_MAX_MS);
 	if (t->max_connections != PGOV_NO_CAP &&
 		t->reserved_connections > t->max_connections)
 		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,
@@ -793,4 +796,47 @@ pgov_apply_numbers(PgovTenantDef *tenants, int ntenants,
 		tenants[i].max_connections = numbers[i].max_connections;
 		tenants[i].reserved_connections = numbers[i].reserved_connections;
 	}
+}
+
+/*
+ * connected over the cap (the capacity without one), in thousandths,
+ * rounded half away from zero as round(x, 3) rounds: tenant_status's
+ * utilization.  -1 when there is nothing to divide by (a cap of 0).
+ */
+int
+pgov_utilization_milli(int connected, int max_connections, int capacity)
+{
+	int64_t		denom = max_connections != PGOV_NO_CAP ? max_connections : capacity;
+
+	if (denom <= 0)
+		return -1;
+	return (int) (((int64_t) connected * 2000 + denom) / (2 * denom));
+}
+
+PgovHealth
+pgov_tenant_health(const PgovHealthInput *in)
+{
+	/* refused > 0.1% of (admitted + refused), in integers */
+	if (in->refused * 1000 > in->admitted + in->refused ||
+		(in->max_connections != PGOV_NO_CAP &&
+		 in->connected >= in->max_connections && in->waiting > 0))
+		return PGOV_HEALTH_CRITICAL;
+	if (in->utilization_milli >= 800 || in->waits > 0 || in->waiting > 0)
+		return PGOV_HEALTH_WARNING;
+	return PGOV_HEALTH_OK;
+}
+
+const char *
+pgov_health_name(PgovHealth h)
+{
+	switch (h)
+	{
+		case PGOV_HEALTH_OK:
+			return "ok";
+		case PGOV_HEALTH_WARNING:
+			return "warning";
+		case PGOV_HEALTH_CRITICAL:
+			return "critical";
+	}
+	return "unknown";
 }

@@ -35,6 +35,10 @@ typedef struct PgovCidr
 #define PGOV_WEIGHT_MIN 1
 #define PGOV_WEIGHT_MAX 1000
 
+/* The longest drain_grace: a week.  A tenant above its cap that long has
+ * outlived any reason to wait (drain 'natural' never ends a session). */
+#define PGOV_DRAIN_GRACE_MAX_MS ((int64_t) 7 * 24 * 3600 * 1000)
+
 /* What happens to a tenant's sessions above its cap (tenants.drain). */
 typedef enum PgovDrain
 {
@@ -212,7 +216,8 @@ typedef enum PgovProblemCode
 	PGOV_NODE_NEGATIVE_VALUE,	/* a node_limits row; text = its node */
 	PGOV_NODE_RESERVED_ABOVE_CAP,
 	PGOV_NODE_RESERVED_ABOVE_CAPACITY,	/* this node's numbers, as resolved */
-	PGOV_TOO_MANY_NODE_LIMITS
+	PGOV_TOO_MANY_NODE_LIMITS,
+	PGOV_GRACE_TOO_LONG
 } PgovProblemCode;
 
 typedef struct PgovProblem
@@ -314,6 +319,38 @@ extern void pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
 extern void pgov_apply_numbers(PgovTenantDef *tenants, int ntenants,
 							   const PgovNodeNumbers *numbers);
 extern void pgov_sort_tenants(PgovTenantDef *tenants, int ntenants);
+
+/* --- health --- */
+
+/*
+ * A tenant's health, the one rule tenant_status.health and health.status
+ * share: critical when more than 0.1% of its logins over the health window
+ * were refused, or it is at its cap with logins waiting; warning when it
+ * uses 80% of its cap (or of the capacity, without one), logins waited
+ * over the window, or logins wait now; else ok.
+ */
+typedef enum PgovHealth
+{
+	PGOV_HEALTH_OK = 0,
+	PGOV_HEALTH_WARNING,
+	PGOV_HEALTH_CRITICAL
+} PgovHealth;
+
+typedef struct PgovHealthInput
+{
+	int			connected;
+	int			max_connections;	/* PGOV_NO_CAP = none */
+	int			waiting;
+	int			utilization_milli;	/* pgov_utilization_milli; -1 = none */
+	int64_t		admitted;		/* over the health window */
+	int64_t		refused;
+	int64_t		waits;
+} PgovHealthInput;
+
+extern int	pgov_utilization_milli(int connected, int max_connections,
+								   int capacity);
+extern PgovHealth pgov_tenant_health(const PgovHealthInput *in);
+extern const char *pgov_health_name(PgovHealth h);
 extern int	pgov_find_tenant(const PgovTenantDef *tenants, int ntenants,
 							 const char *name);
 

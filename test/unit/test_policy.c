@@ -909,6 +909,77 @@ test_node_limits(void)
 		  strcmp(pgov_role_name(PGOV_ROLE_STANDBY), "standby") == 0);
 }
 
+/*
+ * The health rule, once for tenant_status and health: the founding case's
+ * shop (cap 40), and the edges of each clause.
+ */
+static PgovHealth
+health_of(int connected, int cap, int waiting, int capacity, int64_t admitted,
+		  int64_t refused, int64_t waits)
+{
+	PgovHealthInput in;
+
+	in.connected = connected;
+	in.max_connections = cap;
+	in.waiting = waiting;
+	in.utilization_milli = pgov_utilization_milli(connected, cap, capacity);
+	in.admitted = admitted;
+	in.refused = refused;
+	in.waits = waits;
+	return pgov_tenant_health(&in);
+}
+
+static void
+test_health(void)
+{
+	/* utilization: round(connected / cap, 3), the capacity without a cap */
+	CHECK(pgov_utilization_milli(32, 40, 97) == 800);
+	CHECK(pgov_utilization_milli(1, 3, 97) == 333);
+	CHECK(pgov_utilization_milli(2, 3, 97) == 667);
+	CHECK(pgov_utilization_milli(1, 2000, 97) == 1);	/* 0.0005 rounds up */
+	CHECK(pgov_utilization_milli(50, PGOV_NO_CAP, 97) == 515);
+	CHECK(pgov_utilization_milli(3, 0, 97) == -1);	/* a cap of 0: none */
+	CHECK(pgov_utilization_milli(0, PGOV_NO_CAP, 0) == -1);
+
+	/* the shop during the flash sale: 40 of 40 with logins waiting */
+	CHECK(health_of(40, 40, 3, 97, 1000, 0, 0) == PGOV_HEALTH_CRITICAL);
+	/* more than 0.1% refused: 2 of 1,001 is, 1 of 1,001 is not */
+	CHECK(health_of(10, 40, 0, 97, 999, 2, 0) == PGOV_HEALTH_CRITICAL);
+	CHECK(health_of(10, 40, 0, 97, 1000, 1, 0) == PGOV_HEALTH_OK);
+	/* 80% of the cap, waits over the window, waiting now: warning */
+	CHECK(health_of(32, 40, 0, 97, 100, 0, 0) == PGOV_HEALTH_WARNING);
+	CHECK(health_of(31, 40, 0, 97, 100, 0, 0) == PGOV_HEALTH_OK);
+	CHECK(health_of(10, 40, 0, 97, 100, 0, 1) == PGOV_HEALTH_WARNING);
+	CHECK(health_of(10, 40, 1, 97, 100, 0, 0) == PGOV_HEALTH_WARNING);
+	/* no cap: 80% of the capacity; a cap of 0 never warns by utilization */
+	CHECK(health_of(78, PGOV_NO_CAP, 0, 97, 100, 0, 0) == PGOV_HEALTH_WARNING);
+	CHECK(health_of(0, 0, 0, 97, 0, 0, 0) == PGOV_HEALTH_OK);
+	CHECK(strcmp(pgov_health_name(PGOV_HEALTH_CRITICAL), "critical") == 0 &&
+		  strcmp(pgov_health_name(PGOV_HEALTH_WARNING), "warning") == 0 &&
+		  strcmp(pgov_health_name(PGOV_HEALTH_OK), "ok") == 0);
+}
+
+static void
+test_drain_grace(void)
+{
+	PgovTenantDef t;
+	PgovProblem p;
+
+	memset(&t, 0, sizeof(t));
+	strcpy(t.name, "reporting");
+	t.max_connections = 20;
+	t.weight = 1;
+	t.drain = PGOV_DRAIN_IDLE;
+	t.drain_grace_ms = PGOV_DRAIN_GRACE_MAX_MS;
+	CHECK(pgov_validate_tenant(&t, 60000, &p));
+	t.drain_grace_ms = PGOV_DRAIN_GRACE_MAX_MS + 1;
+	CHECK(!pgov_validate_tenant(&t, 60000, &p));
+	CHECK(p.code == PGOV_GRACE_TOO_LONG && p.value == PGOV_DRAIN_GRACE_MAX_MS + 1 &&
+		  p.limit == PGOV_DRAIN_GRACE_MAX_MS);
+	t.drain_grace_ms = -1;
+	CHECK(!pgov_validate_tenant(&t, 60000, &p) && p.code == PGOV_NEGATIVE_VALUE);
+}
+
 int
 main(void)
 {
@@ -923,5 +994,7 @@ main(void)
 	test_cidr_random();
 	test_admission_random();
 	test_node_limits();
+	test_health();
+	test_drain_grace();
 	return check_summary();
 }
