@@ -24,7 +24,7 @@ OBJS = \
 EXTENSION = pool_governor
 DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql \
 	pool_governor--1.2--1.3.sql pool_governor--1.3--1.4.sql \
-	pool_governor--1.4--1.5.sql
+	pool_governor--1.4--1.5.sql pool_governor--1.5--1.6.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing node_limits
@@ -33,7 +33,8 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 TAP_TESTS ?= 1
 
 PG_CFLAGS = -Wall -Werror
-PG_CPPFLAGS = -I$(srcdir)/src
+# the module's version (PG_MODULE_MAGIC_EXT, 18+) is the control file's
+PG_CPPFLAGS = -I$(srcdir)/src -DPGOV_VERSION=\"$(VERSION)\"
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
 	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \

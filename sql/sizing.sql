@@ -124,6 +124,21 @@ UPDATE pool_governor.tenants SET wait_timeout = '0', max_waiting = 0 WHERE name 
 -- bad input: a clear error each
 SELECT * FROM pool_governor.pool_config('shop', 'c3p0');
 SELECT * FROM pool_governor.pool_config('nosuch');
+-- (in full: DETAIL and HINT, and a context of one line)
+\set VERBOSITY default
 SELECT * FROM pool_governor.pool_config('shop', 'psycopg_pool', 0);
+SELECT * FROM pool_governor.recommend(instances => 0);
+-- no advised maximum is 0: more instances than seats, a cap of 0
+INSERT INTO pool_governor.tenants (name, max_connections) VALUES ('regress_none', 0);
+SELECT pool_governor.reload() > 0 AS published;
+SELECT * FROM pool_governor.pool_config('shop', 'psycopg_pool', 100);
+SELECT * FROM pool_governor.pool_config('shop', 'pgbouncer', 41);
+SELECT * FROM pool_governor.pool_config('regress_none', 'node-postgres');
+\set VERBOSITY terse
+-- as many instances as seats: one connection each, never 0
+SELECT lib, (SELECT min(value::int) FROM pool_governor.pool_config('shop', lib, 40)
+			 WHERE setting IN ('max_size', 'maximumPoolSize', 'max', 'max_db_connections')) AS max_each
+FROM unnest(ARRAY['psycopg_pool', 'hikaricp', 'node-postgres', 'pgbouncer']) lib;
+DELETE FROM pool_governor.tenants WHERE name = 'regress_none';
 
 DROP FUNCTION regress_samples(int[][]);

@@ -110,7 +110,7 @@ pgov_seat_wait_event(void)
 
 /* The module's magic block: from 18 on it names the module and version. */
 #if PG_VERSION_NUM >= 180000
-#define PGOV_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "pool_governor", .version = "1.5")
+#define PGOV_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "pool_governor", .version = PGOV_VERSION)
 #else
 #define PGOV_MODULE_MAGIC PG_MODULE_MAGIC
 #endif
