@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	PgovTenantDef *defs = calloc(ntenants + 1, sizeof(PgovTenantDef));
 	int		   *map = calloc(ntenants + 1, sizeof(int));
 	int64_t    *ns = calloc(rounds, sizeof(int64_t));
-	PgovBoard	b = {&totals, tenants, maxt, slots, nslots, calloc(maxt, sizeof(int))};
+	PgovBoard	b = {&totals, tenants, maxt, slots, nslots, calloc(maxt, sizeof(PgovShareEntry))};
 	int64_t		t = 1000000;
 	int			slot = 0;
 	int			i;

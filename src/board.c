@@ -111,7 +111,7 @@ pgov_board_shmem_size(void)
 
 	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovTenant))));
 	size = add_size(size, MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot))));
-	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(int))));
+	size = add_size(size, MAXALIGN(mul_size(pgov_max_tenants, sizeof(PgovShareEntry))));
 	return size;
 }
 
@@ -135,7 +135,7 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 	board.slots = (PgovSlot *) p;
 	board.nslots = MaxBackends;
 	p += MAXALIGN(mul_size(MaxBackends, sizeof(PgovSlot)));
-	board.heap = (int *) p;
+	board.heap = (PgovShareEntry *) p;
 	if (!init)
 		return;
 

@@ -419,37 +419,23 @@ wake_one(PgovBoard *b, int w, bool mark, int64_t now, int *slots, int max,
 
 /*
  * The fair hand-off's candidates, the tenants whose next waiter wants a
- * shared seat, are a binary heap of entries in b->heap, least first by
- * the share key of that waiter (pgov_share_before, a total order: the
- * same choice a walk of every candidate makes).
+ * shared seat, are a binary heap in b->heap, least first by the share key
+ * of that waiter (pgov_share_before, a total order: the same choice a walk
+ * of every candidate makes).  Each entry carries its key, so that ordering
+ * them reads no tenant or slot.
  */
-static bool
-heap_before(const PgovBoard *b, int x, int y)
-{
-	const PgovTenant *tx = &b->tenants[x];
-	const PgovTenant *ty = &b->tenants[y];
-	PgovShareKey kx;
-	PgovShareKey ky;
-
-	share_key(b, tx, tx->share_given, tx->share_next, &kx);
-	share_key(b, ty, ty->share_given, ty->share_next, &ky);
-	return pgov_share_before(&kx, &ky);
-}
-
 static void
-heap_down(PgovBoard *b, int n, int i)
+heap_down(PgovShareEntry *h, int n, int i)
 {
-	int		   *h = b->heap;
-
 	for (;;)
 	{
 		int			l = 2 * i + 1;
 		int			least = i;
-		int			swap;
+		PgovShareEntry swap;
 
-		if (l < n && heap_before(b, h[l], h[least]))
+		if (l < n && pgov_share_before(&h[l].key, &h[least].key))
 			least = l;
-		if (l + 1 < n && heap_before(b, h[l + 1], h[least]))
+		if (l + 1 < n && pgov_share_before(&h[l + 1].key, &h[least].key))
 			least = l + 1;
 		if (least == i)
 			return;
@@ -485,14 +471,13 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 	int			n = 0;
 	int			waiting_for_one = 0;
 	int			nheap = 0;
-	PgovShareKey least = {0};
+	PgovShareEntry *h = b->heap;
 	int			i;
 
 	/* each queue's first waiter; the shared seats' candidates */
 	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
 	{
 		PgovTenant *t = &b->tenants[i];
-		PgovShareKey key;
 		int			w;
 
 		t->share_given = 0;
@@ -512,25 +497,27 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 		if (t->share_next < 0 || shared_free <= 0)
 			continue;
 		/* the least candidate first, on the way: all one free seat needs */
-		share_key(b, t, 0, t->share_next, &key);
-		b->heap[nheap++] = i;
-		if (nheap == 1 || pgov_share_before(&key, &least))
+		h[nheap].tenant = i;
+		share_key(b, t, 0, t->share_next, &h[nheap].key);
+		if (nheap > 0 && pgov_share_before(&h[nheap].key, &h[0].key))
 		{
-			b->heap[nheap - 1] = b->heap[0];
-			b->heap[0] = i;
-			least = key;
+			PgovShareEntry swap = h[0];
+
+			h[0] = h[nheap];
+			h[nheap] = swap;
 		}
+		nheap++;
 	}
 	/* more seats than one: the candidates become a heap (the least is
 	 * already first, which the heap keeps) */
 	if (shared_free > 1)
 		for (i = nheap / 2 - 1; i >= 0; i--)
-			heap_down(b, nheap, i);
+			heap_down(h, nheap, i);
 
 	/* the shared seats, one at a time, each to the lowest held per weight */
 	while (nheap > 0 && shared_free > 0 && waiting_for_one > 0 && n < max)
 	{
-		PgovTenant *best = &b->tenants[b->heap[0]];
+		PgovTenant *best = &b->tenants[h[0].tenant];
 
 		if (best->share_given == 0 &&
 			best->connected >= best->reserved_connections)
@@ -544,8 +531,10 @@ pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
 		best->share_next = best->share_given < best->share_room ?
 			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
 		if (best->share_next < 0)
-			b->heap[0] = b->heap[--nheap];
-		heap_down(b, nheap, 0);
+			h[0] = h[--nheap];
+		else
+			share_key(b, best, best->share_given, best->share_next, &h[0].key);
+		heap_down(h, nheap, 0);
 	}
 	return n;
 }

@@ -196,9 +196,16 @@ typedef struct PgovBoard
 	int			max_tenants;
 	PgovSlot   *slots;			/* [nslots] */
 	int			nslots;
-	int		   *heap;			/* [max_tenants]: pgov_seat_wakeable's
-								 * scratch, the fair hand-off's heap */
+	struct PgovShareEntry *heap;	/* [max_tenants]: pgov_seat_wakeable's
+									 * scratch, the fair hand-off's heap */
 } PgovBoard;
+
+/* An entry of that heap: a tenant and the share key of its next waiter. */
+typedef struct PgovShareEntry
+{
+	PgovShareKey key;
+	int			tenant;
+} PgovShareEntry;
 
 /* Are at least n backend slots free?  (PostgreSQL's HaveNFreeProcs.) */
 typedef bool (*PgovFreeSlotsFn) (void *ctx, int n);

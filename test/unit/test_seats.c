@@ -70,7 +70,7 @@ static int	role_switches = 0;
 static PgovSeatTotals totals;
 static PgovTenant tenants[MAXT];
 static PgovSlot slots[NSLOTS];
-static int heap[MAXT];
+static PgovShareEntry heap[MAXT];
 static PgovBoard board = {&totals, tenants, MAXT, slots, NSLOTS, heap};
 
 static int	mismatches = 0;
@@ -1301,7 +1301,7 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 	static PgovSeatTotals ft;
 	static PgovTenant ften[4];
 	static PgovSlot fslots[FAIR_SLOTS];
-	int			fheap[4];
+	PgovShareEntry fheap[4];
 	PgovBoard	fb = {&ft, ften, 4, fslots, FAIR_SLOTS, fheap};
 	PgovTenantDef defs[3];
 	int			map[3];
