@@ -84,7 +84,8 @@ DECLARE
 	conn_ms float8;
 	conn_why text;
 BEGIN
-	-- said here, in one line, not from within the query below
+	-- said here, so that its context is one line (from a function called
+	-- here it would be three, from within the query below the whole query)
 	IF instances IS NULL OR instances < 1 THEN
 		RAISE EXCEPTION 'instances must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -199,6 +200,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use one of psycopg_pool, sqlalchemy, hikaricp, node-postgres, pgbouncer.';
 	END IF;
+	-- (as recommend() says it, and for the same reason here)
 	IF instances IS NULL OR instances < 1 THEN
 		RAISE EXCEPTION 'instances must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value',

@@ -97,6 +97,22 @@ ts_or_null(TimestampTz ts, bool *isnull)
 	return TimestampTzGetDatum(ts);
 }
 
+/* A tenant's peak and cumulative counters, as raw_tenants and
+ * tenant_status give them: peak_connected, peak_at, admitted, rejected,
+ * would_reject, waited, wait_timeouts, from column *c on. */
+static void
+put_counters(const PgovTenant *t, Datum *v, bool *nulls, int *c)
+{
+	v[(*c)++] = Int32GetDatum(t->peak_connected);
+	v[*c] = ts_or_null(t->peak_at, &nulls[*c]);
+	(*c)++;
+	v[(*c)++] = Int64GetDatum(t->admitted);
+	v[(*c)++] = Int64GetDatum(t->rejected);
+	v[(*c)++] = Int64GetDatum(t->would_reject);
+	v[(*c)++] = Int64GetDatum(t->waited);
+	v[(*c)++] = Int64GetDatum(t->wait_timeouts);
+}
+
 /* Raw per-tenant counters and limits. */
 #define PGOV_TENANTS_COLS_V1_0 18
 
@@ -131,14 +147,7 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 		v[c++] = Int64GetDatum(t->wait_timeout_ms);
 		v[c++] = Int32GetDatum(t->connected);
 		v[c++] = Int32GetDatum(t->waiting);
-		v[c++] = Int32GetDatum(t->peak_connected);
-		v[c] = ts_or_null(t->peak_at, &nulls[c]);
-		c++;
-		v[c++] = Int64GetDatum(t->admitted);
-		v[c++] = Int64GetDatum(t->rejected);
-		v[c++] = Int64GetDatum(t->would_reject);
-		v[c++] = Int64GetDatum(t->waited);
-		v[c++] = Int64GetDatum(t->wait_timeouts);
+		put_counters(t, v, nulls, &c);
 		v[c++] = Float8GetDatum(t->wait_ms_total);
 		v[c++] = Float8GetDatum(t->wait_ms_max);
 		v[c] = ts_or_null(t->stats_reset, &nulls[c]);
@@ -871,14 +880,7 @@ pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
 		v[c++] = Int64GetDatum(counts[i].idle);
 		v[c++] = Int64GetDatum(counts[i].idle_in_transaction);
 		v[c++] = Int32GetDatum(t->waiting);
-		v[c++] = Int32GetDatum(t->peak_connected);
-		v[c] = ts_or_null(t->peak_at, &nulls[c]);
-		c++;
-		v[c++] = Int64GetDatum(t->admitted);
-		v[c++] = Int64GetDatum(t->rejected);
-		v[c++] = Int64GetDatum(t->would_reject);
-		v[c++] = Int64GetDatum(t->waited);
-		v[c++] = Int64GetDatum(t->wait_timeouts);
+		put_counters(t, v, nulls, &c);
 		nulls[c] = (t->waited <= 0);
 		v[c++] = t->waited > 0 ? rounded(t->wait_ms_total / t->waited, 1) : (Datum) 0;
 		v[c++] = rounded(t->wait_ms_max, 1);

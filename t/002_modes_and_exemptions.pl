@@ -18,18 +18,9 @@ INSERT INTO pool_governor.rules (priority, tenant, role_name) VALUES (1, 'shop',
 SELECT pool_governor.reload();
 });
 
-sub set_and_wait
-{
-	my ($setting, $value) = @_;
-	$node->append_conf('postgresql.conf', "$setting = '$value'");
-	$node->reload;
-	$node->poll_query_until('postgres',
-		"SELECT setting = '$value' FROM pg_settings WHERE name = '$setting'")
-	  or die "$setting did not change";
-}
 
 # c. monitor mode admits everything and counts what it would have refused.
-set_and_wait('pool_governor.mode', 'monitor');
+set_and_wait($node, 'pool_governor.mode', 'monitor');
 my $shop = burst($node, 'shop', 12);
 is($shop->{result}{admitted}, 12, 'monitor mode admits all 12 logins past a cap of 5');
 my $row = tenant_row($node, 'shop');
@@ -43,7 +34,7 @@ $shop->finish;
 ok(wait_connected($node, 'shop', 0), 'shop drains');
 
 # Back to enforce: the cap holds again.
-set_and_wait('pool_governor.mode', 'enforce');
+set_and_wait($node, 'pool_governor.mode', 'enforce');
 $shop = burst($node, 'shop', 8);
 is($shop->{result}{admitted}, 5, 'enforce mode admits 5 of 8');
 is($shop->{result}{refused}, 3, 'and refuses 3');
@@ -58,11 +49,11 @@ is(tenant_row($node, 'shop')->{connected}, 5, 'and not in the tenant');
 $admin->finish;
 
 # With exempt_superusers off, a superuser is governed like anyone.
-set_and_wait('pool_governor.exempt_superusers', 'off');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'off');
 $admin = burst($node, 'admin', 1);
 is($admin->{result}{refused}, 1, 'with exempt_superusers off, a superuser counts against the cap');
 $admin->finish;
-set_and_wait('pool_governor.exempt_superusers', 'on');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'on');
 
 # Replication connections are exempt.
 $node->safe_psql('postgres', "CREATE ROLE repl LOGIN REPLICATION;
@@ -73,7 +64,7 @@ my ($ret, $out, $err) = $node->psql('postgres', 'IDENTIFY_SYSTEM',
 is($ret, 0, 'a replication connection is admitted while its tenant is full');
 
 # off: the hook does nothing at all.
-set_and_wait('pool_governor.mode', 'off');
+set_and_wait($node, 'pool_governor.mode', 'off');
 my $more = burst($node, 'shop', 4);
 is($more->{result}{admitted}, 4, 'mode off admits past the cap');
 is(tenant_row($node, 'shop')->{connected}, 5, 'and counts nothing');

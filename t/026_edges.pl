@@ -31,15 +31,6 @@ INSERT INTO pool_governor.rules (tenant, role_name)
 VALUES ('g', 'g'), ('s', 'su'), ('q', 'q'), ('m', 'm');
 });
 
-sub set_and_wait
-{
-	my ($setting, $value) = @_;
-	$node->append_conf('postgresql.conf', "$setting = '$value'");
-	$node->reload;
-	$node->poll_query_until('postgres',
-		"SELECT current_setting('$setting') = '$value'")
-	  or die "$setting did not change";
-}
 
 sub scalar_sql { return $node->safe_psql('postgres', $_[0]); }
 
@@ -75,11 +66,11 @@ is(tenant_field('g', "connected || '/' || drained || '/' || (above_cap_since IS 
 $g->finish;
 
 # --- 2. exemption follows the setting in force ---
-set_and_wait('pool_governor.exempt_superusers', 'off');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'off');
 my $su = burst($node, 'su', 4);
 is($su->{result}{admitted}, 4, 'su: 4 sessions with exempt_superusers off');
 ok(wait_connected($node, 's', 4), 'counted in their tenant');
-set_and_wait('pool_governor.exempt_superusers', 'on');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'on');
 ok($node->poll_query_until('postgres',
 	"SELECT connected = 0 FROM pool_governor.tenant_status WHERE tenant = 's'"),
 	'with exempt_superusers back on, they leave their tenant\'s count');
@@ -91,13 +82,13 @@ wait_worker($node, ticks => 4);
 is(scalar_sql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'su'"), 4,
 	'capping their tenant at 1 with drain idle ends none of them');
 is(tenant_field('s', 'drained'), 0, 'drained stays 0');
-set_and_wait('pool_governor.exempt_superusers', 'off');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'off');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'su'"),
 	'no longer exempt, they join the tenant and drain like any other');
 is(tenant_field('s', "connected || '/' || drained"), '1/3', 's: 1 of its 1, 3 drained');
 $su->finish;
-set_and_wait('pool_governor.exempt_superusers', 'on');
+set_and_wait($node, 'pool_governor.exempt_superusers', 'on');
 
 # --- 4. the drain ends no session that started a query since it looked ---
 # q's sessions open one after another, so q-0 has been idle the longest:
@@ -111,7 +102,7 @@ for my $i (0 .. 4)
 }
 my $q0 = scalar_sql("SELECT pid FROM pool_governor.sessions WHERE application_name = 'q-0'");
 # the test-only pause holds the drain between its look and its signal
-set_and_wait('pool_governor.drain_test_pause', '3s');
+set_and_wait($node, 'pool_governor.drain_test_pause', '3s');
 write_config($node, "UPDATE pool_governor.tenants SET max_connections = 3 WHERE name = 'q';"); # 5 of 3
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'pool_governor: drain paused%'")
@@ -129,11 +120,11 @@ ok($node->poll_query_until('postgres',
 	'q is back at its cap of 3');
 is(scalar_sql("SELECT string_agg(application_name, ' ' ORDER BY application_name) FROM pool_governor.sessions WHERE tenant = 'q'"),
 	'q-0 q-3 q-4', 'the idle ones were ended in its place, the longest idle first');
-set_and_wait('pool_governor.drain_test_pause', '0');
+set_and_wait($node, 'pool_governor.drain_test_pause', '0');
 $_->finish for values %q;
 
 # --- 5. above_cap_since in monitor mode ---
-set_and_wait('pool_governor.mode', 'monitor');
+set_and_wait($node, 'pool_governor.mode', 'monitor');
 my $m = burst($node, 'm', 3);
 is($m->{result}{admitted}, 3, 'monitor mode admits 3 past a cap of 1');
 wait_worker($node, ticks => 2);
@@ -142,6 +133,6 @@ is(tenant_field('m', "connected || '/' || (above_cap_since IS NOT NULL)"), '3/tr
 $m->finish;
 ok(wait_connected($node, 'm', 0), 'm empties');
 is(tenant_field('m', 'above_cap_since IS NULL'), 't', 'and is no longer above it');
-set_and_wait('pool_governor.mode', 'enforce');
+set_and_wait($node, 'pool_governor.mode', 'enforce');
 
 done_testing();

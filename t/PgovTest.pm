@@ -14,7 +14,7 @@ use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
   wait_generation_after generation counts write_config superusers_gone
-  wait_worker);
+  wait_worker set_and_wait);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -112,6 +112,18 @@ sub wait_worker
 	$node->poll_query_until('postgres',
 		"SELECT ticks >= $ticks AND loads >= $loads FROM pool_governor.worker")
 	  or die "the worker did not reach $ticks ticks and $loads loads";
+}
+
+# Sets a setting in postgresql.conf, reloads, and waits until a new session
+# sees the value (current_setting: settings hidden from pg_settings too).
+sub set_and_wait
+{
+	my ($node, $setting, $value) = @_;
+	$node->append_conf('postgresql.conf', "$setting = '$value'");
+	$node->reload;
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('$setting') = '$value'")
+	  or die "$setting did not change";
 }
 
 # One tenant_status row as a hash.
