@@ -175,7 +175,8 @@ allocate_arrays(int nslots)
  * Each session is checked again just before its signal: still exempt-free
  * (exemption follows the setting in force) and still idle since the same
  * moment.  The window left between that read and the signal is stated in
- * the log line of each session ended.  Allocates (the status copies) in the
+ * the log line of each session ended.  Called in a transaction (the
+ * exemption check reads the catalog).  Allocates (the status copies) in the
  * caller's memory context, which the worker resets after each pass.
  */
 void

@@ -249,6 +249,19 @@ sync_sessions(void)
 	MemoryContextSwitchTo(cxt);
 }
 
+/* The drain pass, in a transaction: whether a session is exempt now is a
+ * catalog read (its role's attributes and memberships). */
+static void
+drain_idle(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	pgov_drain_idle();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
+
 void
 pgov_worker_main(Datum arg)
 {
@@ -314,7 +327,7 @@ pgov_worker_main(Datum arg)
 			pgov_reconcile();
 			sync_sessions();
 			/* idle sessions above a cap, where drain = 'idle' */
-			pgov_drain_idle();
+			drain_idle();
 			/* a seat may have come from a raised capacity: nobody woke */
 			pgov_wake_waiters();
 			pgov_history_sample(now);
