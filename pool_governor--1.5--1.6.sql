@@ -4,8 +4,20 @@
 \echo Use "ALTER EXTENSION pool_governor UPDATE TO '1.6'" to load this file. \quit
 
 --
+-- The SQLSTATE of a tenant's refusals: '53300' (too_many_connections, as
+-- before) or '57P03' (cannot_connect_now).  PgBouncer 1.21 and later take
+-- 57P03 as temporary: a pool with no server connection keeps its clients
+-- queued and retries, where 53300 fails every client queued in it.  The
+-- message, DETAIL and HINT are the same either way.  Checked by the
+-- validation trigger, with the loader's words.
+--
+ALTER TABLE pool_governor.tenants
+	ADD COLUMN refusal_sqlstate text NOT NULL DEFAULT '53300';
+
+--
 -- Every view from one moment.  tenant_status and health keep their columns
--- (names, types, order), so views built on them go on working; each row
+-- (names, types, order; tenant_status gains refusal_sqlstate at the end),
+-- so views built on them go on working; each row
 -- set now comes from one C function that copies the board under one hold of
 -- its lock, and each tenant's health from one rule, written once in C
 -- (pgov_tenant_health), where a read of health took the lock nine times.
@@ -19,7 +31,7 @@ CREATE FUNCTION pool_governor.raw_tenant_status(
 	OUT avg_wait_ms numeric, OUT max_wait_ms numeric, OUT utilization numeric,
 	OUT health text, OUT stats_reset timestamptz, OUT configured bool,
 	OUT weight int, OUT drain text, OUT drain_grace interval, OUT drained bigint,
-	OUT above_cap_since timestamptz, OUT limits_from text)
+	OUT above_cap_since timestamptz, OUT limits_from text, OUT refusal_sqlstate text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgov_tenant_status_1_6'
 LANGUAGE C VOLATILE STRICT;
@@ -194,6 +206,9 @@ DECLARE
 	conn_t int;
 	wait_ms bigint;
 	cap_text text;
+	bwait_ms bigint;
+	bwait_s int;
+	bconn_t int;
 BEGIN
 	IF lib IS NULL OR lib NOT IN ('psycopg_pool', 'sqlalchemy', 'hikaricp', 'node-postgres', 'pgbouncer') THEN
 		RAISE EXCEPTION 'unknown pool library "%"', library
@@ -277,15 +292,29 @@ BEGIN
 			('connectionTimeoutMillis', r.acquire_timeout_ms::text, format('milliseconds pool.connect() waits for a client, a new connection included: longer than the tenant''s wait_timeout of %s ms, so a refusal (error code 53300) reaches the application', wait_ms)),
 			('idleTimeoutMillis', (idle_s * 1000)::text, 'milliseconds an idle client above min stays open: a burst''s extra connections give their seats back within a minute');
 	ELSE
+		-- Both sides of the advice.  A server login PgBouncer opens while
+		-- the tenant is full waits in the governor for a seat, and the
+		-- clients queued behind it with it: the wait is as long as a client
+		-- would wait for a connection anyway (the acquire timeout), within
+		-- authentication_timeout; PgBouncer gives the login longer than
+		-- that, and its clients as long.
+		bwait_ms := greatest(coalesce(wait_ms, 0),
+			least(r.acquire_timeout_ms::bigint,
+				  (extract(epoch FROM current_setting('authentication_timeout')::interval) * 1000)::bigint - 5000));
+		bwait_s := greatest(1, ceil(bwait_ms / 1000.0)::int);
+		bconn_t := bwait_s + greatest(1, ceil(greatest(1000, 4 * r.connect_ms) / 1000.0)::int);
 		RETURN QUERY VALUES
 			('max_db_connections', pmax::text, format('server connections this PgBouncer opens to the tenant''s database, within its share of the tenant''s %s: PgBouncer queues its clients instead of the governor refusing them', cap_text)),
 			('default_pool_size', pmax::text, 'server connections per user and database pair (the tenant''s role)'),
 			('min_pool_size', pmin::text, 'server connections kept open: the median demand'),
 			('reserve_pool_size', '0', 'no reserve above the pool: the governor''s cap is hard, a reserve pool beyond it would be refused'),
-			('server_connect_timeout', conn_t::text, format('seconds: longer than the tenant''s wait_timeout of %s ms, so the governor''s answer arrives before PgBouncer gives up', wait_ms)),
-			('server_login_retry', greatest(1, ceil(coalesce(wait_ms, 0) / 1000.0)::int)::text, 'seconds PgBouncer waits after a refused server login before the next: at most one attempt per wait_timeout (at least 1 s)'),
-			('query_wait_timeout', ceil(r.acquire_timeout_ms / 1000.0)::text, 'seconds a client waits for a server connection before PgBouncer drops it'),
-			('server_idle_timeout', idle_s::text, 'seconds an idle server connection above min_pool_size stays open');
+			('server_connect_timeout', bconn_t::text, format('seconds: longer than the governor''s wait for a seat (tenants.wait_timeout, %s s) plus the time a connection takes to open, so that a server login waiting for a seat is not given up', bwait_s)),
+			('server_login_retry', '1', 'seconds PgBouncer waits after a refused server login before the next: each attempt first waits up to tenants.wait_timeout in the governor, so retrying after 1 s is no storm'),
+			('query_wait_timeout', bwait_s::text, 'seconds a client waits for a server connection before PgBouncer drops it: as long as the governor''s wait, so that a client is served whenever a seat frees within it'),
+			('server_idle_timeout', idle_s::text, 'seconds an idle server connection above min_pool_size stays open, so that another instance''s clients get its seat'),
+			('tenants.wait_timeout', format('%s s', bwait_s), format('the governor''s side (UPDATE pool_governor.tenants SET wait_timeout = ...): a server login this PgBouncer opens while the tenant is full waits up to %s s for a seat instead of being refused, and the clients queued behind it wait with it.  This is what keeps PgBouncer 1.18 to 1.20''s clients queued: they fail every client of a pool with no server connection at the first refused server login, on any SQLSTATE', bwait_s)),
+			('tenants.max_waiting', greatest(coalesce(r.tenant_max_waiting, 0), pmax * instances)::text, format('the governor''s side: up to %s server logins may wait at once, the pools of %s PgBouncer%s of %s connections', pmax * instances, instances, CASE WHEN instances > 1 THEN 's' ELSE '' END, pmax)),
+			('tenants.refusal_sqlstate', '57P03', 'the governor''s side: a login still without a seat when its wait ends is refused with 57P03 (cannot_connect_now), which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry every server_login_retry until query_wait_timeout, where 53300 fails every client queued in a pool with no server connection');
 	END IF;
 END
 $$;

@@ -123,6 +123,13 @@ UPDATE pool_governor.tenants SET drain_grace = '-1 us' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET drain_grace = '7 days 1 ms' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET drain_grace = '1000000 years' WHERE name = 'shop';
 UPDATE pool_governor.tenants SET wait_timeout = '-1 us' WHERE name = 'shop';
+-- the refusal code: 53300 or 57P03, nothing else
+UPDATE pool_governor.tenants SET refusal_sqlstate = '08006' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET refusal_sqlstate = '57p03' WHERE name = 'shop';
+UPDATE pool_governor.tenants SET refusal_sqlstate = '57P03' WHERE name = 'shop';
+SELECT pool_governor.reload() > 0 AS published;
+SELECT tenant, refusal_sqlstate FROM pool_governor.tenant_status WHERE tenant = 'shop';
+UPDATE pool_governor.tenants SET refusal_sqlstate = DEFAULT WHERE name = 'shop';
 SELECT tenant, weight, drain, drain_grace, drained FROM pool_governor.tenant_status
 WHERE tenant = 'shop';
 -- the founding case's shop weighs 3 against reporting's 1, and is drained

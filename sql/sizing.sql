@@ -112,6 +112,18 @@ SELECT setting FROM pool_governor.pool_config('shop', 'sqlalchemy');
 SELECT setting FROM pool_governor.pool_config('shop', 'hikaricp');
 SELECT setting FROM pool_governor.pool_config('shop', 'node-postgres');
 SELECT setting FROM pool_governor.pool_config('shop', 'pgbouncer');
+-- PgBouncer: both sides of one advice, the governor's as tenants.<column>
+-- rows, and they agree: PgBouncer gives a server login longer than the
+-- governor's wait, its clients as long, and room for every pool's logins
+WITH b AS (SELECT setting, value FROM pool_governor.pool_config('shop', 'pgbouncer', 2))
+SELECT (SELECT value FROM b WHERE setting = 'tenants.refusal_sqlstate') AS refusal_sqlstate,
+	   (SELECT value FROM b WHERE setting = 'tenants.wait_timeout') AS wait_timeout,
+	   (SELECT value::int FROM b WHERE setting = 'server_connect_timeout') >
+	   extract(epoch FROM (SELECT value FROM b WHERE setting = 'tenants.wait_timeout')::interval) AS connect_outlasts_wait,
+	   (SELECT value::int FROM b WHERE setting = 'query_wait_timeout') =
+	   extract(epoch FROM (SELECT value FROM b WHERE setting = 'tenants.wait_timeout')::interval) AS clients_wait_as_long,
+	   (SELECT value::int FROM b WHERE setting = 'tenants.max_waiting') =
+	   2 * (SELECT value::int FROM b WHERE setting = 'max_db_connections') AS room_for_both_pools;
 -- and they agree with the governor's side: the max within the instance's
 -- share of the cap, the connect timeout longer than wait_timeout
 UPDATE pool_governor.tenants SET wait_timeout = '3 s', max_waiting = 5 WHERE name = 'shop';

@@ -5,6 +5,12 @@ FROM information_schema.columns
 WHERE table_schema = 'pool_governor'
   AND table_name IN ('tenant_status', 'health', 'sessions', 'events', 'history')
 GROUP BY table_name ORDER BY table_name;
+-- and their types (1.6 made tenant_status and health C functions: the
+-- upgrade's CREATE OR REPLACE VIEW would refuse a changed type)
+SELECT table_name, string_agg(data_type, ', ' ORDER BY ordinal_position) AS types
+FROM information_schema.columns
+WHERE table_schema = 'pool_governor' AND table_name IN ('tenant_status', 'health')
+GROUP BY table_name ORDER BY table_name;
 
 -- This session is a superuser's: counted apart, not in sessions.  It holds
 -- one of the max_connections slots ordinary roles can use (100 less 3 for

@@ -84,6 +84,9 @@ refuse(const PgovVerdict *v)
 	char		capbuf[32];
 	const char *cap = pgov_cap_text(v->max_connections, capbuf, sizeof(capbuf));
 	char		waited[64] = "";
+	/* the tenant's refusal_sqlstate: what the client in front acts on */
+	int			code = v->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
+		ERRCODE_CANNOT_CONNECT_NOW : ERRCODE_TOO_MANY_CONNECTIONS;
 
 	if (v->after_wait)
 		snprintf(waited, sizeof(waited), "; the login waited %d ms for a seat",
@@ -95,7 +98,7 @@ refuse(const PgovVerdict *v)
 			/* a seat was free, but the login's wait had ended: it ran too
 			 * late (a stopped or starved process) to take it in time */
 			ereport(FATAL,
-					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					(errcode(code),
 					 errmsg("wait for a connection seat in tenant \"%s\" timed out", v->tenant),
 					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved)%s, longer than its wait_timeout.",
 							   v->tenant, v->connected, cap, v->reserved, waited),
@@ -104,7 +107,7 @@ refuse(const PgovVerdict *v)
 			break;
 		case PGOV_REFUSE_CAP:
 			ereport(FATAL,
-					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					(errcode(code),
 					 errmsg("too many connections for tenant \"%s\"", v->tenant),
 					 errdetail("Tenant \"%s\" holds %d of its %d connections (%d reserved)%s.",
 							   v->tenant, v->connected, v->max_connections,
@@ -114,7 +117,7 @@ refuse(const PgovVerdict *v)
 			break;
 		case PGOV_REFUSE_QUEUE:
 			ereport(FATAL,
-					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					(errcode(code),
 					 errmsg("earlier logins are waiting for a connection seat in tenant \"%s\"",
 							v->tenant),
 					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved) and %d earlier logins wait for the next free seat%s.",
@@ -125,7 +128,7 @@ refuse(const PgovVerdict *v)
 			break;
 		case PGOV_REFUSE_SHARE:
 			ereport(FATAL,
-					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					(errcode(code),
 					 errmsg("the free connection seats go to other tenants' waiting logins first"),
 					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved, weight %d); the %d free shared seats go to waiting logins of tenants holding fewer shared seats per weight%s.",
 							   v->tenant, v->connected, cap, v->reserved,
@@ -135,7 +138,7 @@ refuse(const PgovVerdict *v)
 			break;
 		default:
 			ereport(FATAL,
-					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+					(errcode(code),
 					 errmsg("no free connection seat for tenant \"%s\"", v->tenant),
 					 errdetail("Tenant \"%s\" holds %d connections (%s, %d reserved) and all %d governed seats are held or reserved%s.",
 							   v->tenant, v->connected, cap, v->reserved,

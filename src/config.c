@@ -86,11 +86,13 @@ static const ColumnSpec tenant_columns[] = {
 	{"weight", INT4OID},		/* since 1.4 */
 	{"drain", TEXTOID},
 	{"drain_grace", INTERVALOID},
+	{"refusal_sqlstate", TEXTOID},	/* since 1.6 */
 };
 
 /* The columns of tenants before 1.4 (the library is newer than the SQL
  * objects until ALTER EXTENSION ... UPDATE). */
 #define TENANT_COLUMNS_1_3 5
+#define TENANT_COLUMNS_1_5 8
 
 static const ColumnSpec rule_columns[] = {
 	{"id", INT8OID},
@@ -257,6 +259,12 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 					 value, limit);
 			snprintf(out->hint, sizeof(out->hint),
 					 "Give a shorter drain_grace, or drain 'natural', which never ends a session.");
+			break;
+		case PGOV_BAD_REFUSAL:
+			snprintf(out->msg, sizeof(out->msg),
+					 "invalid refusal_sqlstate \"%s\" for tenant \"%s\"", p->text, p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "refusal_sqlstate is '53300' (too_many_connections, the default) or '57P03' (cannot_connect_now, which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry).");
 			break;
 		case PGOV_BAD_DRAIN:
 			snprintf(out->msg, sizeof(out->msg),
@@ -452,27 +460,39 @@ interval_positive(const Interval *iv)
 
 static const char *tenants_query =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
+"weight, drain, drain_grace, refusal_sqlstate "
+"FROM pool_governor.tenants";
+static const char *tenants_query_1_5 =
+"SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
 "weight, drain, drain_grace "
 "FROM pool_governor.tenants";
 static const char *tenants_query_1_3 =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout "
 "FROM pool_governor.tenants";
 
-/* Has pool_governor.tenants the columns of 1.4 (weight, drain)? */
-static bool
-tenants_have_share_columns(void)
+/*
+ * Which version's columns pool_governor.tenants has: 13 before 1.4, 14
+ * with weight, drain and drain_grace, 16 with refusal_sqlstate too (the
+ * library is newer than the SQL objects until ALTER EXTENSION ... UPDATE).
+ */
+static int
+tenants_version(void)
 {
 	static const char *q =
-	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute "
+	"SELECT pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) ANY ('{weight,drain,drain_grace}'::pg_catalog.name[])), "
+	"pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) 'refusal_sqlstate') "
+	"FROM pg_catalog.pg_attribute "
 	"WHERE attrelid OPERATOR(pg_catalog.=) 'pool_governor.tenants'::pg_catalog.regclass "
-	"AND attname OPERATOR(pg_catalog.=) ANY ('{weight,drain,drain_grace}'::pg_catalog.name[]) "
 	"AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped";
 	bool		isnull;
 
 	if (SPI_execute(q, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the columns of pool_governor.tenants");
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1, &isnull)) != 3)
+		return 13;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull)) == 3;
+									   SPI_tuptable->tupdesc, 2, &isnull)) == 1 ? 16 : 14;
 }
 /* pool_governor.node_limits, where it exists (since 1.5); each row once,
  * in a stable order (equal tables give equal snapshot bytes). */
@@ -565,17 +585,21 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 	TupleDesc	desc;
 	uint64		i;
 	bool		share;
+	int			version;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->capacity = pgov_capacity();
 	strlcpy(cfg->default_tenant, pgov_default_tenant, NAMEDATALEN);
 
-	share = tenants_have_share_columns();
-	if (SPI_execute(share ? tenants_query : tenants_query_1_3, true, 0) != SPI_OK_SELECT)
+	version = tenants_version();
+	share = version >= 14;
+	if (SPI_execute(version >= 16 ? tenants_query :
+					share ? tenants_query_1_5 : tenants_query_1_3, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.tenants");
 	desc = SPI_tuptable->tupdesc;
 	if (!check_columns(desc, "tenants", tenant_columns,
-					   share ? lengthof(tenant_columns) : TENANT_COLUMNS_1_3, p))
+					   version >= 16 ? lengthof(tenant_columns) :
+					   share ? TENANT_COLUMNS_1_5 : TENANT_COLUMNS_1_3, p))
 		return false;
 	cfg->ntenants = (int) SPI_processed;
 	cfg->tenants = MemoryContextAllocZero(mcxt, sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));
@@ -585,6 +609,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		PgovTenantDef *t = &cfg->tenants[i];
 		char	   *name = SPI_getvalue(tup, desc, 1);
 		char	   *drain;
+		char	   *refusal;
 		bool		isnull;
 		Datum		d;
 
@@ -638,6 +663,17 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		if (interval_negative(DatumGetIntervalP(d)))
 			return negative_interval(p, t->name, "drain_grace", DatumGetIntervalP(d));
 		t->drain_grace_ms = interval_ms(DatumGetIntervalP(d));
+		if (version < 16)
+			continue;
+		refusal = SPI_getvalue(tup, desc, 9);
+		if (refusal == NULL)
+			return set_problem(p, PGOV_MISSING_VALUE, t->name, "refusal_sqlstate", NULL);
+		if (strcmp(refusal, "53300") == 0)
+			t->refusal = PGOV_REFUSAL_TOO_MANY;
+		else if (strcmp(refusal, "57P03") == 0)
+			t->refusal = PGOV_REFUSAL_CANNOT_CONNECT;
+		else
+			return set_problem(p, PGOV_BAD_REFUSAL, t->name, "refusal_sqlstate", refusal);
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 

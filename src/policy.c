@@ -575,6 +575,10 @@ pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p
 	if (t->drain_grace_ms > PGOV_DRAIN_GRACE_MAX_MS)
 		return problem(p, PGOV_GRACE_TOO_LONG, t->name, 0, "drain_grace",
 					   t->drain_grace_ms, PGOV_DRAIN_GRACE_MAX_MS);
+	if (t->refusal != PGOV_REFUSAL_TOO_MANY &&
+		t->refusal != PGOV_REFUSAL_CANNOT_CONNECT)
+		return problem(p, PGOV_BAD_REFUSAL, t->name, 0, "refusal_sqlstate",
+					   t->refusal, 0);
 	if (t->max_connections != PGOV_NO_CAP &&
 		t->reserved_connections > t->max_connections)
 		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,

@@ -47,6 +47,18 @@ typedef enum PgovDrain
 								 * first, after drain_grace above the cap */
 } PgovDrain;
 
+/*
+ * The SQLSTATE a tenant's refusals carry (tenants.refusal_sqlstate): what
+ * the client in front does with a refusal depends on it.  PgBouncer 1.21
+ * and later keep their clients queued on 57P03, as on "the database system
+ * is starting up", and fail them all on 53300.
+ */
+typedef enum PgovRefusal
+{
+	PGOV_REFUSAL_TOO_MANY = 0,	/* 53300 too_many_connections, the default */
+	PGOV_REFUSAL_CANNOT_CONNECT /* 57P03 cannot_connect_now */
+} PgovRefusal;
+
 /* One tenant as configured (a row of pool_governor.tenants). */
 typedef struct PgovTenantDef
 {
@@ -58,6 +70,8 @@ typedef struct PgovTenantDef
 	int32_t		weight;			/* 1..1000; 0 (a zeroed entry) counts as 1 */
 	int32_t		drain;			/* PgovDrain */
 	int64_t		drain_grace_ms;
+	int32_t		refusal;		/* PgovRefusal */
+	int32_t		unused;			/* zero: the bytes are compared */
 } PgovTenantDef;
 
 /*
@@ -217,7 +231,8 @@ typedef enum PgovProblemCode
 	PGOV_NODE_RESERVED_ABOVE_CAP,
 	PGOV_NODE_RESERVED_ABOVE_CAPACITY,	/* this node's numbers, as resolved */
 	PGOV_TOO_MANY_NODE_LIMITS,
-	PGOV_GRACE_TOO_LONG
+	PGOV_GRACE_TOO_LONG,
+	PGOV_BAD_REFUSAL			/* refusal_sqlstate; text = the value */
 } PgovProblemCode;
 
 typedef struct PgovProblem

@@ -625,6 +625,7 @@ verdict_numbers(const PgovBoard *b, const PgovTenant *t, int capacity,
 	v->max_connections = t->max_connections;
 	v->reserved = t->reserved_connections;
 	v->weight = weight_of(t);
+	v->refusal = t->refusal;
 	v->waiting = t->waiting;
 	v->sum_held = b->totals->sum_held;
 	v->capacity = capacity;
@@ -1019,6 +1020,7 @@ apply_def(PgovTenant *t, const PgovTenantDef *def,
 	t->weight = def->weight > 0 ? def->weight : 1;
 	t->drain = def->drain;
 	t->drain_grace_ms = def->drain_grace_ms;
+	t->refusal = def->refusal;
 }
 
 /* Takes the first free entry at or after *cursor (entries before it are

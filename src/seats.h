@@ -136,6 +136,7 @@ typedef struct PgovTenant
 	int			weight;			/* fair share of the shared seats */
 	int			drain;			/* PgovDrain */
 	int64_t		drain_grace_ms;
+	int			refusal;		/* PgovRefusal: its refusals' SQLSTATE */
 	PgovNodeNumbers by_role[PGOV_NROLES];	/* this node's numbers in each
 											 * role (reserves fitted): the
 											 * ones above follow the role */
@@ -251,6 +252,7 @@ typedef struct PgovVerdict
 	int			max_connections;
 	int			reserved;
 	int			weight;
+	int			refusal;		/* PgovRefusal: the SQLSTATE to refuse with */
 	int			waiting;		/* the tenant's queue */
 	int			sum_held;
 	int			capacity;		/* governed seats in force */

@@ -81,7 +81,8 @@ put32(char *p, uint32_t v)
 static size_t
 tenant_size(uint32_t format)
 {
-	return format >= 3 ? sizeof(PgovTenantDef) : sizeof(PgovTenantDefV2);
+	return format >= 5 ? sizeof(PgovTenantDef) :
+		format >= 3 ? sizeof(PgovTenantDefV4) : sizeof(PgovTenantDefV2);
 }
 
 /* The bytes before the node_limits part (format 4), or all (before). */
@@ -112,10 +113,26 @@ static void
 tenant_at(const char *tenants, uint32_t format, int i, PgovTenantDef *out)
 {
 	PgovTenantDefV2 old;
+	PgovTenantDefV4 v4;
 
-	if (format >= 3)
+	if (format >= 5)
 	{
 		memcpy(out, tenants + sizeof(PgovTenantDef) * (size_t) i, sizeof(*out));
+		return;
+	}
+	if (format >= 3)
+	{
+		memcpy(&v4, tenants + sizeof(v4) * (size_t) i, sizeof(v4));
+		memset(out, 0, sizeof(*out));
+		memcpy(out->name, v4.name, PGOV_NAME_LEN);
+		out->max_connections = v4.max_connections;
+		out->reserved_connections = v4.reserved_connections;
+		out->max_waiting = v4.max_waiting;
+		out->wait_timeout_ms = v4.wait_timeout_ms;
+		out->weight = v4.weight;
+		out->drain = v4.drain;
+		out->drain_grace_ms = v4.drain_grace_ms;
+		out->refusal = PGOV_REFUSAL_TOO_MANY;
 		return;
 	}
 	memcpy(&old, tenants + sizeof(old) * (size_t) i, sizeof(old));
@@ -207,7 +224,9 @@ tenant_ok(const PgovTenantDef *t)
 		t->max_waiting >= 0 && t->wait_timeout_ms >= 0 &&
 		t->weight >= PGOV_WEIGHT_MIN && t->weight <= PGOV_WEIGHT_MAX &&
 		(t->drain == PGOV_DRAIN_NATURAL || t->drain == PGOV_DRAIN_IDLE) &&
-		t->drain_grace_ms >= 0;
+		t->drain_grace_ms >= 0 &&
+		(t->refusal == PGOV_REFUSAL_TOO_MANY ||
+		 t->refusal == PGOV_REFUSAL_CANNOT_CONNECT) && t->unused == 0;
 }
 
 static int

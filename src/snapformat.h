@@ -12,7 +12,7 @@
  * The file is a 32-byte header and a payload:
  *
  *		offset  0  uint32 magic "PGOV"
- *		        4  uint32 format (4; 1 to 3 are still read)
+ *		        4  uint32 format (5; 1 to 4 are still read)
  *		        8  uint32 sizeof(PgovTenantDef)   layout of the payload
  *		       12  uint32 sizeof(PgovRule)
  *		       16  uint64 generation
@@ -27,7 +27,9 @@
  *		                  and from format 4 int32 nlimits, int32 0,
  *		                  node_limits[nlimits] (PgovNodeLimit)
  *
- * Format 3 (pool_governor 1.4) has no node_limits: read as none.
+ * Format 3 (pool_governor 1.4) has no node_limits: read as none.  Formats
+ * 3 and 4 (1.4, 1.5) hold tenants without refusal_sqlstate
+ * (PgovTenantDefV4): read with 53300, the column's default.
  *
  * Every number in the header is checked against the file's real length
  * before the caller allocates anything, and every index and string in the
@@ -45,7 +47,7 @@
 #include "policy.h"
 
 #define PGOV_SNAP_MAGIC		0x564f4750	/* "PGOV" */
-#define PGOV_SNAP_FORMAT	4
+#define PGOV_SNAP_FORMAT	5
 #define PGOV_SNAP_HEADER_SIZE 32
 
 /* Upper bounds of what a snapshot may hold (pool_governor.max_tenants and
@@ -63,6 +65,19 @@ typedef struct PgovTenantDefV2
 	int			max_waiting;
 	int64_t		wait_timeout_ms;
 } PgovTenantDefV2;
+
+/* A tenant as formats 3 and 4 wrote it. */
+typedef struct PgovTenantDefV4
+{
+	char		name[PGOV_NAME_LEN];
+	int			max_connections;
+	int			reserved_connections;
+	int			max_waiting;
+	int64_t		wait_timeout_ms;
+	int32_t		weight;
+	int32_t		drain;
+	int64_t		drain_grace_ms;
+} PgovTenantDefV4;
 
 /* drain_grace of a tenant read from a format 1 or 2 file. */
 #define PGOV_SNAP_DEFAULT_GRACE_MS 30000

@@ -836,8 +836,9 @@ milli_numeric(int milli)
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
 
-/* pool_governor.tenant_status, every column (1.5's, in 1.5's order). */
-#define PGOV_TENANT_STATUS_COLS_V1_6 27
+/* pool_governor.tenant_status, every column (1.5's, in 1.5's order, and
+ * refusal_sqlstate). */
+#define PGOV_TENANT_STATUS_COLS_V1_6 28
 
 Datum
 pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
@@ -900,6 +901,8 @@ pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
 		c++;
 		v[c++] = CStringGetTextDatum(limits_from_text(t->by_role[in_force].from,
 													  in_force, m.st.node_name));
+		v[c++] = CStringGetTextDatum(t->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
+									 "57P03" : "53300");
 		Assert(c == PGOV_TENANT_STATUS_COLS_V1_6);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}

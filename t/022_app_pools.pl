@@ -70,7 +70,7 @@ sub exercise
 {
 	my ($lib, $library_log, @cmd) = @_;
 	# (a PgBouncer in front keeps its min_pool_size of 1 open meanwhile)
-	my $open = $lib eq 'pgbouncer' ? 1 : 0;
+	my $open = $lib =~ /^pgbouncer/ ? 1 : 0;
 	$node->poll_query_until('postgres',
 		"SELECT connected <= $open FROM pool_governor.tenant_status WHERE tenant = 'app'")
 	  or die "app still has sessions:\n" . $node->safe_psql('postgres',
@@ -108,7 +108,7 @@ sub exercise
 	my ($ok, $errors) = $out =~ /^summary ok=(\d+) errors=(\d+)$/m;
 
 	ok(scalar(grep { /too many connections for tenant "app"/ } @refusals) > 0,
-		"$lib: the pool gets 53300 with the tenant's message (what the application or the library's log shows)")
+		"$lib: the pool gets the refusal with the tenant's message (what the application or the library's log shows)")
 	  or diag("stdout:\n$out\nstderr:\n$err");
 	note("$lib: first refusal as the application sees it: " . ($refusals[0] // '(none)'));
 	ok($refused > 0, "$lib: the governor refused the pool's growth ($refused refusals)");
@@ -123,65 +123,73 @@ sub exercise
 my $host = $node->host;
 my $port = $node->port;
 
-SKIP:
+# Each library with each refusal code (tenants.refusal_sqlstate): what it
+# does with 57P03 is measured as with 53300, not assumed
+for my $code ('53300', '57P03')
 {
-	skip 'python3-psycopg-pool is not installed', 6
-	  unless runs('python3', '-c', 'import psycopg_pool');
-	exercise('psycopg_pool', undef, 'python3', "$apps/pool_app.py", 'psycopg_pool', $host, $port, 'app', settings('psycopg_pool'));
-}
-
-SKIP:
-{
-	skip 'python3-sqlalchemy or python3-psycopg2 is not installed', 6
-	  unless runs('python3', '-c', 'import sqlalchemy, psycopg2');
-	exercise('sqlalchemy', undef, 'python3', "$apps/pool_app.py", 'sqlalchemy', $host, $port, 'app', settings('sqlalchemy'));
-}
-
-SKIP:
-{
-	skip 'libhikaricp-java, libpostgresql-jdbc-java or a JDK is not installed', 6
-	  unless -r '/usr/share/java/HikariCP.jar' && -r '/usr/share/java/postgresql.jar' && runs('javac', '-version');
-	my $classes = PostgreSQL::Test::Utils::tempdir;
-	IPC::Run::run([ 'javac', '-cp', $java_cp, '-d', $classes, "$apps/PoolApp.java" ])
-	  or die 'PoolApp.java does not compile';
-	exercise('hikaricp', undef, 'java', '-Dorg.slf4j.simpleLogger.log.com.zaxxer.hikari=debug',
-		'-cp', "$classes:$java_cp", 'PoolApp', '127.0.0.1', $port, 'app',
-		map { setting('hikaricp', $_) } qw(maximumPoolSize minimumIdle connectionTimeout idleTimeout loginTimeout));
-}
-
-SKIP:
-{
-	# node-postgres comes from the npm registry: scripts/setup installs it
-	# under NODE_PATH
-	skip 'node-postgres (npm pg) is not installed', 6
-	  unless runs('node', '-e', 'require("pg")');
-	exercise('node-postgres', undef, 'node', "$apps/pool_app.js", $host, $port, 'app', settings('node-postgres'));
-}
-
-SKIP:
-{
-	skip 'pgbouncer is not installed', 6 unless -x '/usr/sbin/pgbouncer';
-	my $dir = PostgreSQL::Test::Utils::tempdir;
-	my $bport = PostgreSQL::Test::Cluster::get_free_port();
-	my $ini = "[databases]\npostgres = host=127.0.0.1 port=$port dbname=postgres user=app\n\n[pgbouncer]\n"
-	  . "listen_addr = 127.0.0.1\nlisten_port = $bport\nunix_socket_dir =\nauth_type = any\n"
-	  . "pool_mode = transaction\nlogfile = $dir/pgbouncer.log\npidfile = $dir/pgbouncer.pid\n";
-	# the tenant's pool settings, as pool_config('app', 'pgbouncer') gives them
-	$ini .= join '', map { my ($k, $v) = split /\|/; "$k = $v\n" } split /\n/,
-	  $node->safe_psql('postgres', "SELECT setting, value FROM pool_governor.pool_config('app', 'pgbouncer')");
-	PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini);
-	$bouncer = IPC::Run::start([ '/usr/sbin/pgbouncer', "$dir/pgbouncer.ini" ], '>', "$dir/out", '2>&1');
-	my $up;
-	for (1 .. 100)
+	# (53300 is the default: the tenant refuses with it to begin with)
+	write_config($node, "UPDATE pool_governor.tenants SET refusal_sqlstate = '$code' WHERE name = 'app';")
+	  unless $code eq '53300';
+	SKIP:
 	{
-		last if ($up = runs('psql', '-X', '-h', '127.0.0.1', '-p', $bport, '-U', 'app', '-d', 'postgres', '-c', 'SELECT 1'));
-		Time::HiRes::sleep(0.1);
+		skip 'python3-psycopg-pool is not installed', 6
+		  unless runs('python3', '-c', 'import psycopg_pool');
+		exercise("psycopg_pool $code", undef, 'python3', "$apps/pool_app.py", 'psycopg_pool', $host, $port, 'app', settings('psycopg_pool'));
 	}
-	die "pgbouncer did not start:\n" . slurp_file("$dir/out") unless $up;
-	exercise('pgbouncer', "$dir/pgbouncer.log", 'python3', "$apps/pool_app.py", 'pgbouncer', '127.0.0.1', $bport, 'app', '{}');
-	$bouncer->signal('INT');		# PgBouncer's "shut down now"
-	$bouncer->finish;
-	undef $bouncer;
+
+	SKIP:
+	{
+		skip 'python3-sqlalchemy or python3-psycopg2 is not installed', 6
+		  unless runs('python3', '-c', 'import sqlalchemy, psycopg2');
+		exercise("sqlalchemy $code", undef, 'python3', "$apps/pool_app.py", 'sqlalchemy', $host, $port, 'app', settings('sqlalchemy'));
+	}
+
+	SKIP:
+	{
+		skip 'libhikaricp-java, libpostgresql-jdbc-java or a JDK is not installed', 6
+		  unless -r '/usr/share/java/HikariCP.jar' && -r '/usr/share/java/postgresql.jar' && runs('javac', '-version');
+		my $classes = PostgreSQL::Test::Utils::tempdir;
+		IPC::Run::run([ 'javac', '-cp', $java_cp, '-d', $classes, "$apps/PoolApp.java" ])
+		  or die 'PoolApp.java does not compile';
+		exercise("hikaricp $code", undef, 'java', '-Dorg.slf4j.simpleLogger.log.com.zaxxer.hikari=debug',
+			'-cp', "$classes:$java_cp", 'PoolApp', '127.0.0.1', $port, 'app',
+			map { setting('hikaricp', $_) } qw(maximumPoolSize minimumIdle connectionTimeout idleTimeout loginTimeout));
+	}
+
+	SKIP:
+	{
+		# node-postgres comes from the npm registry: scripts/setup installs it
+		# under NODE_PATH
+		skip 'node-postgres (npm pg) is not installed', 6
+		  unless runs('node', '-e', 'require("pg")');
+		exercise("node-postgres $code", undef, 'node', "$apps/pool_app.js", $host, $port, 'app', settings('node-postgres'));
+	}
+
+	SKIP:
+	{
+		skip 'pgbouncer is not installed', 6 unless -x '/usr/sbin/pgbouncer';
+		my $dir = PostgreSQL::Test::Utils::tempdir;
+		my $bport = PostgreSQL::Test::Cluster::get_free_port();
+		my $ini = "[databases]\npostgres = host=127.0.0.1 port=$port dbname=postgres user=app\n\n[pgbouncer]\n"
+		  . "listen_addr = 127.0.0.1\nlisten_port = $bport\nunix_socket_dir =\nauth_type = any\n"
+		  . "pool_mode = transaction\nlogfile = $dir/pgbouncer.log\npidfile = $dir/pgbouncer.pid\n";
+		# the tenant's pool settings, as pool_config('app', 'pgbouncer') gives them
+		$ini .= join '', map { my ($k, $v) = split /\|/; "$k = $v\n" } split /\n/,
+		  $node->safe_psql('postgres', "SELECT setting, value FROM pool_governor.pool_config('app', 'pgbouncer') WHERE setting NOT LIKE 'tenants.%'");
+		PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini);
+		$bouncer = IPC::Run::start([ '/usr/sbin/pgbouncer', "$dir/pgbouncer.ini" ], '>', "$dir/out", '2>&1');
+		my $up;
+		for (1 .. 100)
+		{
+			last if ($up = runs('psql', '-X', '-h', '127.0.0.1', '-p', $bport, '-U', 'app', '-d', 'postgres', '-c', 'SELECT 1'));
+			Time::HiRes::sleep(0.1);
+		}
+		die "pgbouncer did not start:\n" . slurp_file("$dir/out") unless $up;
+		exercise("pgbouncer $code", "$dir/pgbouncer.log", 'python3', "$apps/pool_app.py", 'pgbouncer', '127.0.0.1', $bport, 'app', '{}');
+		$bouncer->signal('INT');		# PgBouncer's "shut down now"
+		$bouncer->finish;
+		undef $bouncer;
+	}
 }
 
 note("$_: $numbers{$_}") for sort keys %numbers;

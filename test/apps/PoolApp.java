@@ -31,7 +31,8 @@ public class PoolApp {
 		boolean refused = false;
 		for (Throwable t = e; t != null; t = t.getCause()) {
 			text.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append(" <- ");
-			if (t instanceof SQLException && "53300".equals(((SQLException) t).getSQLState()))
+			if (t instanceof SQLException && ("53300".equals(((SQLException) t).getSQLState()) ||
+											  "57P03".equals(((SQLException) t).getSQLState())))
 				refused = true;
 		}
 		say((refused ? "refusal: " : "error: ") + text);

@@ -5,7 +5,7 @@
 // SETTINGS_JSON is what pool_governor.pool_config(tenant, 'node-postgres')
 // returned, as {setting: value}, passed to pg.Pool as its own options.
 // WORKERS loops (4) each run requests (pool.query of pg_sleep(0.1)) until
-// standard input closes.  Refusals (error code 53300) print as "refusal:
+// standard input closes.  Refusals (error code 53300 or 57P03) print as "refusal:
 // <text>", other failures as "error: <text>"; at the end "summary ok=N
 // errors=E".
 const { Pool } = require('pg');
@@ -35,7 +35,7 @@ async function worker() {
     } catch (e) {
       errors++;
       const text = `${e.code || ''} ${e.message}`.replace(/\n/g, ' | ');
-      console.log(`${e.code === '53300' ? 'refusal' : 'error'}: ${text}`);
+      console.log(`${e.code === '53300' || e.code === '57P03' ? 'refusal' : 'error'}: ${text}`);
       await sleep(100);
     }
   }

@@ -8,7 +8,7 @@ connections to a PgBouncer at HOST:PORT).  SETTINGS_JSON is what
 pool_governor.pool_config(tenant, LIBRARY) returned, as {setting: value},
 applied as the library's own parameters.  WORKERS threads (4) each run
 "requests" (take a connection, SELECT pg_sleep(0.1), give it back) until
-standard input closes.  Every refusal the library reports (53300, in an
+standard input closes.  Every refusal the library reports (53300 or 57P03, in an
 exception or in the library's own log) is printed as "refusal: <text>",
 every other failure as "error: <text>"; at the end "summary ok=N errors=E".
 """
@@ -33,7 +33,7 @@ def say(line):
 
 
 def failure(text):
-    kind = "refusal" if ("53300" in text or "too many connections" in text
+    kind = "refusal" if ("53300" in text or "57P03" in text or "too many connections" in text
                          or "connection seat" in text) else "error"
     say("%s: %s" % (kind, text))
 

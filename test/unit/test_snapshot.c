@@ -40,6 +40,7 @@ make_config(void)
 		tenants[i].weight = 1 + i;
 		tenants[i].drain = i == 2 ? PGOV_DRAIN_IDLE : PGOV_DRAIN_NATURAL;
 		tenants[i].drain_grace_ms = 2000 * i;
+		tenants[i].refusal = i == 2 ? PGOV_REFUSAL_CANNOT_CONNECT : PGOV_REFUSAL_TOO_MANY;
 	}
 	CHECK(pgov_rule_build(&rules[0], 1, 100, "shop", NULL, NULL, NULL, &p));
 	CHECK(pgov_rule_build(&rules[1], 2, 100, "+readers", "postgres", NULL, NULL, &p));
@@ -214,6 +215,21 @@ test_sealed_nonsense(void)
 	PgovTenantDef t;
 	PgovRule	r;
 
+	/* a tenant refusing with a code that is neither, a nonzero pad */
+	for (int k = 0; k < 2; k++)
+	{
+		file = make_file(7, &len);
+		memcpy(&t, file + tenant0, sizeof(t));
+		if (k == 0)
+			t.refusal = 2;
+		else
+			t.unused = 1;
+		memcpy(file + tenant0, &t, sizeof(t));
+		reseal(file, len);
+		CHECK(check_copy(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
+		free(file);
+	}
+
 	/* a node_limits row for tenant 3 of 3, one for no node, a negative
 	 * reserve, a count beyond the rows, a nonzero pad */
 	for (int k = 0; k < 5; k++)
@@ -372,21 +388,66 @@ make_old_file(uint32_t format, uint64_t generation, size_t *len)
 	return file;
 }
 
-/* What 1.4 wrote: format 3, this version's tenants, no node_limits. */
+/* What 1.4 and 1.5 wrote: format 3 (no node_limits) and 4, tenants
+ * without refusal_sqlstate (PgovTenantDefV4). */
 static char *
-make_format3_file(uint64_t generation, size_t *len)
+make_v4_file(uint32_t format, uint64_t generation, size_t *len)
 {
-	size_t		plen = pgov_snap_payload_size(NTENANTS, NRULES, 0) - 8;
+	size_t		tsize = sizeof(PgovTenantDefV4) * NTENANTS;
+	size_t		rsize = sizeof(PgovRule) * NRULES;
+	size_t		lsize = format >= 4 ? 8 + sizeof(PgovNodeLimit) * NLIMITS : 0;
+	size_t		plen = sizeof(PgovSnapHead) + tsize + rsize + lsize;
 	char	   *file;
-	uint32_t	v = 3;
+	char	   *p;
+	PgovSnapHead head;
+	uint32_t	v;
 	uint32_t	crc;
+	int			i;
 
 	*len = PGOV_SNAP_HEADER_SIZE + plen;
 	file = calloc(1, *len + 8);
-	pgov_snap_payload(file + PGOV_SNAP_HEADER_SIZE, 97, "default", tenants,
-					  NTENANTS, rules, NRULES, NULL, 0);
-	pgov_snap_header(file, generation, file + PGOV_SNAP_HEADER_SIZE, plen);
-	memcpy(file + 4, &v, 4);
+	p = file + PGOV_SNAP_HEADER_SIZE;
+	memset(&head, 0, sizeof(head));
+	head.ntenants = NTENANTS;
+	head.nrules = NRULES;
+	head.capacity = 97;
+	strcpy(head.default_tenant, "default");
+	memcpy(p, &head, sizeof(head));
+	p += sizeof(head);
+	for (i = 0; i < NTENANTS; i++)
+	{
+		PgovTenantDefV4 old;
+
+		memset(&old, 0, sizeof(old));
+		memcpy(old.name, tenants[i].name, PGOV_NAME_LEN);
+		old.max_connections = tenants[i].max_connections;
+		old.reserved_connections = tenants[i].reserved_connections;
+		old.max_waiting = tenants[i].max_waiting;
+		old.wait_timeout_ms = tenants[i].wait_timeout_ms;
+		old.weight = tenants[i].weight;
+		old.drain = tenants[i].drain;
+		old.drain_grace_ms = tenants[i].drain_grace_ms;
+		memcpy(p, &old, sizeof(old));
+		p += sizeof(old);
+	}
+	memcpy(p, rules, rsize);
+	p += rsize;
+	if (format >= 4)
+	{
+		v = NLIMITS;
+		memcpy(p, &v, 4);
+		memcpy(p + 8, limits, sizeof(PgovNodeLimit) * NLIMITS);
+	}
+	v = 0x564f4750;
+	memcpy(file, &v, 4);
+	memcpy(file + 4, &format, 4);
+	v = sizeof(PgovTenantDefV4);
+	memcpy(file + 8, &v, 4);
+	v = sizeof(PgovRule);
+	memcpy(file + 12, &v, 4);
+	memcpy(file + 16, &generation, 8);
+	v = (uint32_t) plen;
+	memcpy(file + 24, &v, 4);
 	crc = pgov_crc32c(0xFFFFFFFF, file, 28);
 	crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE, plen) ^ 0xFFFFFFFF;
 	memcpy(file + 28, &crc, 4);
@@ -396,20 +457,37 @@ make_format3_file(uint64_t generation, size_t *len)
 static void
 test_old_formats(void)
 {
+	for (uint32_t format = 3; format <= 4; format++)
 	{
 		size_t		len;
-		char	   *file = make_format3_file(8, &len);
+		char	   *file = make_v4_file(format, 8, &len);
 		PgovSnapInfo info;
 		PgovTenantDef t[NTENANTS];
+		PgovTenantDef expect[NTENANTS];
 		PgovRule	r[NRULES];
+		PgovNodeLimit l[NLIMITS];
 
 		CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OK);
-		CHECK(info.format == 3 && info.generation == 8 && info.nlimits == 0);
-		pgov_snap_copy(file, &info, t, r, NULL);
-		CHECK(memcmp(t, tenants, sizeof(t)) == 0);
+		CHECK(info.format == format && info.generation == 8 &&
+			  info.nlimits == (format >= 4 ? NLIMITS : 0));
+		pgov_snap_copy(file, &info, t, r, l);
+		/* every tenant as written, refusing with 53300, the default */
+		memcpy(expect, tenants, sizeof(expect));
+		for (int i = 0; i < NTENANTS; i++)
+			expect[i].refusal = PGOV_REFUSAL_TOO_MANY;
+		CHECK(memcmp(t, expect, sizeof(t)) == 0);
 		CHECK(memcmp(r, rules, sizeof(r)) == 0);
+		CHECK(format < 4 || memcmp(l, limits, sizeof(l)) == 0);
 		/* a format 3 file with a node_limits part is damage */
-		CHECK(pgov_snap_check(file, len + 8, &info) != PGOV_SNAP_OK);
+		if (format == 3)
+			CHECK(pgov_snap_check(file, len + 8, &info) != PGOV_SNAP_OK);
+		/* and one that says this version's tenant size */
+		{
+			uint32_t	v = sizeof(PgovTenantDef);
+
+			memcpy(file + 8, &v, 4);
+			CHECK(pgov_snap_check(file, len, &info) == PGOV_SNAP_OTHER_VERSION);
+		}
 		free(file);
 	}
 	for (uint32_t format = 1; format <= 2; format++)
