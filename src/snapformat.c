@@ -108,11 +108,12 @@ pgov_snap_payload_size(int ntenants, int nrules, int nlimits)
 	return payload_size(PGOV_SNAP_FORMAT, ntenants, nrules) + limits_size(nlimits);
 }
 
-/* The i-th tenant of a checked payload, as this version defines one. */
+/* The i-th tenant of a checked payload, as this version defines one: a
+ * format 1 or 2 tenant is read as a format 3 or 4 one with the new
+ * columns' defaults, and one of those with refusal_sqlstate's. */
 static void
 tenant_at(const char *tenants, uint32_t format, int i, PgovTenantDef *out)
 {
-	PgovTenantDefV2 old;
 	PgovTenantDefV4 v4;
 
 	if (format >= 5)
@@ -121,30 +122,32 @@ tenant_at(const char *tenants, uint32_t format, int i, PgovTenantDef *out)
 		return;
 	}
 	if (format >= 3)
-	{
 		memcpy(&v4, tenants + sizeof(v4) * (size_t) i, sizeof(v4));
-		memset(out, 0, sizeof(*out));
-		memcpy(out->name, v4.name, PGOV_NAME_LEN);
-		out->max_connections = v4.max_connections;
-		out->reserved_connections = v4.reserved_connections;
-		out->max_waiting = v4.max_waiting;
-		out->wait_timeout_ms = v4.wait_timeout_ms;
-		out->weight = v4.weight;
-		out->drain = v4.drain;
-		out->drain_grace_ms = v4.drain_grace_ms;
-		out->refusal = PGOV_REFUSAL_TOO_MANY;
-		return;
+	else
+	{
+		PgovTenantDefV2 old;
+
+		memcpy(&old, tenants + sizeof(old) * (size_t) i, sizeof(old));
+		memset(&v4, 0, sizeof(v4));
+		memcpy(v4.name, old.name, PGOV_NAME_LEN);
+		v4.max_connections = old.max_connections;
+		v4.reserved_connections = old.reserved_connections;
+		v4.max_waiting = old.max_waiting;
+		v4.wait_timeout_ms = old.wait_timeout_ms;
+		v4.weight = 1;
+		v4.drain = PGOV_DRAIN_NATURAL;
+		v4.drain_grace_ms = PGOV_SNAP_DEFAULT_GRACE_MS;
 	}
-	memcpy(&old, tenants + sizeof(old) * (size_t) i, sizeof(old));
 	memset(out, 0, sizeof(*out));
-	memcpy(out->name, old.name, PGOV_NAME_LEN);
-	out->max_connections = old.max_connections;
-	out->reserved_connections = old.reserved_connections;
-	out->max_waiting = old.max_waiting;
-	out->wait_timeout_ms = old.wait_timeout_ms;
-	out->weight = 1;
-	out->drain = PGOV_DRAIN_NATURAL;
-	out->drain_grace_ms = PGOV_SNAP_DEFAULT_GRACE_MS;
+	memcpy(out->name, v4.name, PGOV_NAME_LEN);
+	out->max_connections = v4.max_connections;
+	out->reserved_connections = v4.reserved_connections;
+	out->max_waiting = v4.max_waiting;
+	out->wait_timeout_ms = v4.wait_timeout_ms;
+	out->weight = v4.weight;
+	out->drain = v4.drain;
+	out->drain_grace_ms = v4.drain_grace_ms;
+	out->refusal = PGOV_REFUSAL_TOO_MANY;
 }
 
 /* The largest file a snapshot can be: anything larger is damage. */

@@ -330,73 +330,18 @@ test_sealed_nonsense(void)
 }
 
 /*
- * Files that 1.0 to 1.3 wrote still read, with the new columns' defaults:
- * the first start after an upgrade is governed.  Format 1's CRC covers the
- * payload alone, format 2's the header too; both hold PgovTenantDefV2.
+ * Files that 1.0 to 1.5 wrote still read, with the new columns' defaults:
+ * the first start after an upgrade is governed.  Formats 1 and 2 hold
+ * PgovTenantDefV2 (format 1's CRC covers the payload alone, format 2's the
+ * header too), 3 and 4 PgovTenantDefV4, and 4 a node_limits part.
  */
 static char *
 make_old_file(uint32_t format, uint64_t generation, size_t *len)
 {
-	size_t		plen = sizeof(PgovSnapHead) + sizeof(PgovTenantDefV2) * NTENANTS +
-		sizeof(PgovRule) * NRULES;
-	char	   *file;
-	char	   *p;
-	PgovSnapHead head;
-	uint32_t	v;
-	uint32_t	crc;
-	int			i;
-
-	*len = PGOV_SNAP_HEADER_SIZE + plen;
-	file = calloc(1, *len);
-	p = file + PGOV_SNAP_HEADER_SIZE;
-	memset(&head, 0, sizeof(head));
-	head.ntenants = NTENANTS;
-	head.nrules = NRULES;
-	head.capacity = 97;
-	strcpy(head.default_tenant, "default");
-	memcpy(p, &head, sizeof(head));
-	p += sizeof(head);
-	for (i = 0; i < NTENANTS; i++)
-	{
-		PgovTenantDefV2 old;
-
-		memset(&old, 0, sizeof(old));
-		memcpy(old.name, tenants[i].name, PGOV_NAME_LEN);
-		old.max_connections = tenants[i].max_connections;
-		old.reserved_connections = tenants[i].reserved_connections;
-		old.max_waiting = tenants[i].max_waiting;
-		old.wait_timeout_ms = tenants[i].wait_timeout_ms;
-		memcpy(p, &old, sizeof(old));
-		p += sizeof(old);
-	}
-	memcpy(p, rules, sizeof(PgovRule) * NRULES);
-	v = 0x564f4750;
-	memcpy(file, &v, 4);
-	memcpy(file + 4, &format, 4);
-	v = sizeof(PgovTenantDefV2);
-	memcpy(file + 8, &v, 4);
-	v = sizeof(PgovRule);
-	memcpy(file + 12, &v, 4);
-	memcpy(file + 16, &generation, 8);
-	v = (uint32_t) plen;
-	memcpy(file + 24, &v, 4);
-	crc = 0xFFFFFFFF;
-	if (format == 2)
-		crc = pgov_crc32c(crc, file, 28);
-	crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE, plen) ^ 0xFFFFFFFF;
-	memcpy(file + 28, &crc, 4);
-	return file;
-}
-
-/* What 1.4 and 1.5 wrote: format 3 (no node_limits) and 4, tenants
- * without refusal_sqlstate (PgovTenantDefV4). */
-static char *
-make_v4_file(uint32_t format, uint64_t generation, size_t *len)
-{
-	size_t		tsize = sizeof(PgovTenantDefV4) * NTENANTS;
+	size_t		tone = format >= 3 ? sizeof(PgovTenantDefV4) : sizeof(PgovTenantDefV2);
 	size_t		rsize = sizeof(PgovRule) * NRULES;
 	size_t		lsize = format >= 4 ? 8 + sizeof(PgovNodeLimit) * NLIMITS : 0;
-	size_t		plen = sizeof(PgovSnapHead) + tsize + rsize + lsize;
+	size_t		plen = sizeof(PgovSnapHead) + tone * NTENANTS + rsize + lsize;
 	char	   *file;
 	char	   *p;
 	PgovSnapHead head;
@@ -427,8 +372,18 @@ make_v4_file(uint32_t format, uint64_t generation, size_t *len)
 		old.weight = tenants[i].weight;
 		old.drain = tenants[i].drain;
 		old.drain_grace_ms = tenants[i].drain_grace_ms;
-		memcpy(p, &old, sizeof(old));
-		p += sizeof(old);
+		if (format < 3)
+		{
+			PgovTenantDefV2 v2;
+
+			memset(&v2, 0, sizeof(v2));
+			memcpy(&v2, &old, offsetof(PgovTenantDefV2, wait_timeout_ms));
+			v2.wait_timeout_ms = old.wait_timeout_ms;
+			memcpy(p, &v2, sizeof(v2));
+		}
+		else
+			memcpy(p, &old, sizeof(old));
+		p += tone;
 	}
 	memcpy(p, rules, rsize);
 	p += rsize;
@@ -441,14 +396,16 @@ make_v4_file(uint32_t format, uint64_t generation, size_t *len)
 	v = 0x564f4750;
 	memcpy(file, &v, 4);
 	memcpy(file + 4, &format, 4);
-	v = sizeof(PgovTenantDefV4);
+	v = (uint32_t) tone;
 	memcpy(file + 8, &v, 4);
 	v = sizeof(PgovRule);
 	memcpy(file + 12, &v, 4);
 	memcpy(file + 16, &generation, 8);
 	v = (uint32_t) plen;
 	memcpy(file + 24, &v, 4);
-	crc = pgov_crc32c(0xFFFFFFFF, file, 28);
+	crc = 0xFFFFFFFF;
+	if (format >= 2)
+		crc = pgov_crc32c(crc, file, 28);
 	crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE, plen) ^ 0xFFFFFFFF;
 	memcpy(file + 28, &crc, 4);
 	return file;
@@ -460,7 +417,7 @@ test_old_formats(void)
 	for (uint32_t format = 3; format <= 4; format++)
 	{
 		size_t		len;
-		char	   *file = make_v4_file(format, 8, &len);
+		char	   *file = make_old_file(format, 8, &len);
 		PgovSnapInfo info;
 		PgovTenantDef t[NTENANTS];
 		PgovTenantDef expect[NTENANTS];
