@@ -168,6 +168,10 @@ for my $code ('53300', '57P03')
 	SKIP:
 	{
 		skip 'pgbouncer is not installed', 6 unless -x '/usr/sbin/pgbouncer';
+		# its clients are psycopg connections (the 17 to 19 roots have
+		# PgBouncer, for t/027, but no psycopg)
+		skip 'python3-psycopg is not installed', 6
+		  unless runs('python3', '-c', 'import psycopg');
 		my $dir = PostgreSQL::Test::Utils::tempdir;
 		my $bport = PostgreSQL::Test::Cluster::get_free_port();
 		my $ini = "[databases]\npostgres = host=127.0.0.1 port=$port dbname=postgres user=app\n\n[pgbouncer]\n"
