@@ -33,8 +33,11 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 TAP_TESTS ?= 1
 
 PG_CFLAGS = -Wall -Werror
-# the module's version (PG_MODULE_MAGIC_EXT, 18+) is the control file's
-PG_CPPFLAGS = -I$(srcdir)/src -DPGOV_VERSION=\"$(VERSION)\"
+# The SQL version, the control file's: the module names it (PG_MODULE_MAGIC_EXT,
+# 18+) and the release tarball carries it.  Set before PGXS, which expands
+# PG_CPPFLAGS at once and has a VERSION of its own (PostgreSQL's).
+PGOV_SQL_VERSION := $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(dir $(firstword $(MAKEFILE_LIST)))pool_governor.control)
+PG_CPPFLAGS = -I$(srcdir)/src -DPGOV_VERSION=\"$(PGOV_SQL_VERSION)\"
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
 	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \
@@ -131,8 +134,7 @@ fuzz: test/unit/fuzz_policy test/unit/fuzz_snapshot
 
 # A release tarball of the committed tree: sources only (.gitignore keeps
 # build output out of git, and git archive takes only what git tracks).
-VERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/pool_governor.control)
 .PHONY: dist
 dist:
-	git -C $(srcdir) archive --format=tar.gz --prefix=pool_governor-$(VERSION)/ \
-		-o $(CURDIR)/pool_governor-$(VERSION).tar.gz HEAD
+	git -C $(srcdir) archive --format=tar.gz --prefix=pool_governor-$(PGOV_SQL_VERSION)/ \
+		-o $(CURDIR)/pool_governor-$(PGOV_SQL_VERSION).tar.gz HEAD
