@@ -26,8 +26,10 @@
  * stops once PGOV_WAKE_MAX are chosen), and, once per promotion, the
  * first login's switch of every tenant to the primary's numbers
  * (O(tenants)).  No clock is read under it: every caller passes the time
- * it read before taking the lock.  pgov_follow_role() reads the role without the lock, as a
- * hint only: it decides again under the lock.  Publication, the views and
+ * it read before taking the lock.  Two fields are read without the lock,
+ * as hints only, each decided again under it: the role (pgov_follow_role)
+ * and whether any tenant is above its cap (totals.ac_head, which the
+ * drain pass reads to skip the lock altogether when none is).  Publication, the views and
  * the sampler copy arrays under it.
  *
  * The generation is written holding both the rules' lock and this one

@@ -471,9 +471,10 @@ static const char *tenants_query_1_3 =
 "FROM pool_governor.tenants";
 
 /*
- * Which version's columns pool_governor.tenants has: 13 before 1.4, 14
- * with weight, drain and drain_grace, 16 with refusal_sqlstate too (the
- * library is newer than the SQL objects until ALTER EXTENSION ... UPDATE).
+ * Which SQL version's columns pool_governor.tenants has, as 13 (1.3:
+ * before weight, drain and drain_grace), 14 (1.4 and 1.5: with them) or 16
+ * (1.6: with refusal_sqlstate too); the library is newer than the SQL
+ * objects until ALTER EXTENSION ... UPDATE.
  */
 static int
 tenants_version(void)
