@@ -41,7 +41,8 @@ PG_CPPFLAGS = -I$(srcdir)/src -DPGOV_VERSION=\"$(PGOV_SQL_VERSION)\"
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
 	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \
-	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy bench/handoff
+	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy bench/handoff \
+	bench/storm
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -96,6 +97,12 @@ bench/loadgen: bench/loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
 bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h test/unit/check.h
 	$(CC) $(LOADGEN_CFLAGS) -Itest/unit -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $@ bench/test_loadgen.c bench/loadgen_lib.c -lm
+
+# A retry storm against one tenant and another tenant's logins meanwhile
+# (bench/retry_storm).
+bench/storm: bench/storm.c
+	$(CC) $(LOADGEN_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ \
+		bench/storm.c -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
 
 # One fair hand-off in the seat machine, timed (bench/handoff_cost).
 bench/handoff: bench/handoff.c src/seats.c src/policy.c src/seats.h src/policy.h

@@ -83,7 +83,7 @@ refuse(const PgovVerdict *v)
 {
 	char		capbuf[32];
 	const char *cap = pgov_cap_text(v->max_connections, capbuf, sizeof(capbuf));
-	char		waited[64] = "";
+	char		waited[128] = "";
 	/* the tenant's refusal_sqlstate: what the client in front acts on */
 	int			code = v->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
 		ERRCODE_CANNOT_CONNECT_NOW : ERRCODE_TOO_MANY_CONNECTIONS;
@@ -91,6 +91,10 @@ refuse(const PgovVerdict *v)
 	if (v->after_wait)
 		snprintf(waited, sizeof(waited), "; the login waited %d ms for a seat",
 				 v->waited_ms);
+	else if (v->pace_ms > 0)
+		snprintf(waited, sizeof(waited),
+				 "; this answer was held back %d ms, as the tenant's logins keep being refused",
+				 v->pace_ms);
 
 	switch (v->decision)
 	{
@@ -182,6 +186,36 @@ sleep_for_seat(Port *port, const PgovVerdict *v)
 }
 
 /*
+ * Holds a refusal's answer back (pacing, policy.h), so that a client that
+ * reconnects as soon as it is refused tries again later, not at once.  The
+ * backend holds no seat and no lock meanwhile, only its slot.  A client
+ * that goes away ends the hold; interrupts end it as they end a wait.
+ */
+static void
+hold_refusal(Port *port, int pace_ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													pace_ms);
+
+	for (;;)
+	{
+		long		left = (long) ((until - GetCurrentTimestamp()) / 1000);
+		int			rc;
+
+		if (left <= 0)
+			return;
+		rc = WaitLatchOrSocket(MyLatch,
+							   WL_LATCH_SET | WL_TIMEOUT | WL_SOCKET_CLOSED |
+							   WL_EXIT_ON_PM_DEATH,
+							   port->sock, left, pgov_seat_wait_event());
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (rc & WL_SOCKET_CLOSED)
+			return;
+	}
+}
+
+/*
  * Classifies and decides this login until it is admitted (returns) or
  * refused (FATAL), sleeping while it waits for a seat.  A new configuration
  * during a wait sends it back to classification.
@@ -224,6 +258,8 @@ admit(Port *port, const PgovWho *who, instr_time start, TimestampTz entered)
 		{
 			if (!waited)
 				timing_done(start);
+			if (v.pace_ms > 0)
+				hold_refusal(port, v.pace_ms);
 			refuse(&v);
 		}
 

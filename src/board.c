@@ -421,6 +421,7 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	ask.monitor = (pgov_mode == PGOV_MODE_MONITOR);
 	ask.deadline_cap = deadline_cap;
 	ask.keep_free = PGOV_RESERVED_SLOTS + PGOV_WAIT_SLOT_MARGIN;
+	ask.pace_max_ms = pgov_refusal_pacing_ms;
 	ask.have_free_slots = have_free_slots;
 	ask.ctx = NULL;
 
@@ -457,12 +458,18 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 					   v->decision == PGOV_REFUSE_SHARE ? "free seats due to other tenants first" :
 					   "no shared seat free", v->connected);
 	if (v->outcome == PGOV_SEAT_REFUSED)
+	{
+		char		held[48] = "";
+
+		if (v->pace_ms > 0)
+			snprintf(held, sizeof(held), ", answer held %d ms", v->pace_ms);
 		pgov_event_add(v->timed_out ? PGOV_EV_WAIT_TIMEOUT : PGOV_EV_REFUSED,
 					   v->tenant, who,
-					   "%d connected, %s, %d reserved, %d of %d seats held, %d waiting%s",
+					   "%d connected, %s, %d reserved, %d of %d seats held, %d waiting%s%s",
 					   v->connected, pgov_cap_text(v->max_connections, cap, sizeof(cap)),
 					   v->reserved, v->sum_held, v->capacity, v->waiting,
-					   v->timed_out ? ", wait timed out" : "");
+					   v->timed_out ? ", wait timed out" : "", held);
+	}
 	return true;
 }
 

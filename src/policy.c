@@ -538,6 +538,30 @@ pgov_decide(int connected, int max_connections, int reserved, int sum_held,
 	return PGOV_ADMIT;
 }
 
+/*
+ * Notes a refusal at now in a tenant's run of refusals and returns how long
+ * its answer is held back, in milliseconds (policy.h).  max_ms <= 0: no
+ * pacing, and the run is forgotten.
+ */
+int
+pgov_pace_refusal(PgovPace *pace, int64_t now, int max_ms)
+{
+	int64_t		run_ms;
+
+	if (max_ms <= 0)
+	{
+		pace->since = pace->last = 0;
+		return 0;
+	}
+	/* a gap longer than the quiet time (or a clock gone back) starts a run */
+	if (pace->since == 0 || now < pace->last ||
+		now - pace->last > ((int64_t) max_ms + PGOV_PACE_QUIET_MS) * 1000)
+		pace->since = now;
+	pace->last = now;
+	run_ms = (now - pace->since) / 1000;
+	return run_ms < max_ms / PGOV_PACE_RAMP ? (int) run_ms * PGOV_PACE_RAMP : max_ms;
+}
+
 bool
 pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p)
 {

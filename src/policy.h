@@ -273,6 +273,30 @@ extern PgovDecision pgov_decide(int connected, int max_connections,
 								int waiters_ahead);
 
 /*
+ * Pacing a tenant's refusals (pool_governor.refusal_pacing).  A client that
+ * reconnects as soon as it is refused, without back-off, costs the server a
+ * fork and a backend start per attempt, and every other tenant pays for it;
+ * only an answer that comes later slows such a client down.  While a
+ * tenant's logins keep being refused (no gap between two refusals longer
+ * than max_ms + PGOV_PACE_QUIET_MS), each refusal is answered after
+ * PGOV_PACE_RAMP times as long as the refusals have kept coming, at most
+ * max_ms: a single refusal is answered at once, a burst over in a few
+ * milliseconds within tens of them; a storm is answered after max_ms
+ * within max_ms / PGOV_PACE_RAMP of its start.  Times in microseconds, any
+ * epoch.
+ */
+#define PGOV_PACE_QUIET_MS	1000
+#define PGOV_PACE_RAMP		8
+
+typedef struct PgovPace
+{
+	int64_t		since;			/* the first refusal of the run; 0 = none */
+	int64_t		last;			/* the latest refusal */
+} PgovPace;
+
+extern int	pgov_pace_refusal(PgovPace *pace, int64_t now, int max_ms);
+
+/*
  * Who takes the next free shared seat: each login that wants one stands as
  * its tenant's shared seats held (max(0, connected - reserved), counting
  * the seats handed before it), its tenant's weight, and when it began

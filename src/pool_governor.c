@@ -39,6 +39,7 @@ int			pgov_health_window_s = 60;
 int			pgov_history_size = 3600;
 int			pgov_history_tenants = 64;
 int			pgov_event_log_size = 1024;
+int			pgov_refusal_pacing_ms = 1000;
 int			pgov_drain_test_pause_ms = 0;
 
 static const struct config_enum_entry mode_options[] = {
@@ -197,6 +198,12 @@ define_settings(void)
 							NULL,
 							&pgov_event_log_size, 1024, 0, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pool_governor.refusal_pacing",
+							gettext_noop("Longest time a refusal is held back while a tenant's logins keep being refused."),
+							gettext_noop("A client that reconnects at once when refused gets its next refusal later, as long as the refusals have kept coming, up to this; each held refusal keeps its backend slot meanwhile, only while the slots the reserves need stay free. 0 answers every refusal at once."),
+							&pgov_refusal_pacing_ms, 1000, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pool_governor.drain_test_pause",
 							gettext_noop("For tests only: how long the drain pass waits between choosing the sessions it ends and ending them."),

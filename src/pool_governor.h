@@ -36,6 +36,7 @@ extern int	pgov_health_window_s;
 extern int	pgov_history_size;
 extern int	pgov_history_tenants;
 extern int	pgov_event_log_size;
+extern int	pgov_refusal_pacing_ms;
 extern int	pgov_drain_test_pause_ms;
 extern const char *pgov_mode_name(int mode);
 

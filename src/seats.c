@@ -774,6 +774,30 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		}
 	}
 
+	/*
+	 * Pacing: a login refused outright (one that waited has been held
+	 * already) while its tenant's refusals keep coming gets its answer
+	 * later.  It holds its backend slot meanwhile, so only while the slots
+	 * every reserve and the server's own reserve need stay free, as for a
+	 * waiter; and never past the login's authentication_timeout.
+	 */
+	if (!queued && !ask->monitor)
+	{
+		int			pace = pgov_pace_refusal(&t->pace, ask->now,
+											 ask->pace_max_ms);
+		int64_t		left_ms = (ask->deadline_cap - ask->now) / 1000;
+
+		if (pace > left_ms)
+			pace = left_ms > 0 ? (int) left_ms : 0;
+		if (pace > 0 &&
+			ask->have_free_slots(ask->ctx,
+								 ask->keep_free + pgov_reserved_unused(b)))
+		{
+			v->pace_ms = pace;
+			t->paced++;
+		}
+	}
+
 	t->rejected++;
 	b->totals->rejected_total++;
 	recent_note(b, t, ask->now, RECENT_REFUSED);
@@ -1301,6 +1325,7 @@ pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now)
 		t->waited = t->wait_timeouts = 0;
 		t->wait_ms_total = t->wait_ms_max = 0;
 		t->drained = 0;
+		t->paced = 0;
 		t->stats_reset = now;
 	}
 	if (tenant < 0)

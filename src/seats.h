@@ -16,7 +16,9 @@
  *
  *		FREE --claim--> CLAIMED --decide--> GOVERNED   (admitted)
  *		                   |        |-----> WAITING    (queued in its tenant)
- *		                   |        '-----> FREE       (refused)
+ *		                   |        '-----> FREE       (refused; the answer
+ *		                   |                            maybe held back:
+ *		                   |                            pacing, policy.h)
  *		                   '--exempt------> EXEMPT     (counted apart)
  *		WAITING --decide--> GOVERNED | WAITING | FREE (timed out)
  *		WAITING --wake--> WAITING, woken: its turn to take a seat
@@ -162,6 +164,8 @@ typedef struct PgovTenant
 	int			ac_prev;		/* the tenants above their cap (listed */
 	int			ac_next;		/* while above_cap_since != 0); -1 = none */
 	int64_t		drained;		/* idle sessions ended above the cap */
+	PgovPace	pace;			/* its run of refusals (policy.h) */
+	int64_t		paced;			/* refusals answered late by pacing */
 	int			share_given;	/* pgov_seat_wakeable's scratch (lock held
 								 * EXCLUSIVE, even without mark): seats */
 	int			share_next;		/* handed in its simulation, next slot, */
@@ -224,7 +228,9 @@ typedef struct PgovAsk
 	bool		monitor;		/* admit anyway, count would_reject */
 	int64_t		deadline_cap;	/* no wait lasts past this */
 	int			keep_free;		/* slots kept free beyond the tenants'
-								 * unused reserves before anyone waits */
+								 * unused reserves before anyone waits (or
+								 * a refusal is held back) */
+	int			pace_max_ms;	/* pool_governor.refusal_pacing; 0 = off */
 	PgovFreeSlotsFn have_free_slots;
 	void	   *ctx;
 } PgovAsk;
@@ -258,6 +264,7 @@ typedef struct PgovVerdict
 	int			capacity;		/* governed seats in force */
 	int			waited_ms;
 	int64_t		deadline;		/* QUEUED: when the wait ends */
+	int			pace_ms;		/* REFUSED: hold the answer back this long */
 } PgovVerdict;
 
 /* What release() gave back, for the event it logs. */

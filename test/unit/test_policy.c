@@ -980,6 +980,50 @@ test_drain_grace(void)
 	CHECK(!pgov_validate_tenant(&t, 60000, &p) && p.code == PGOV_NEGATIVE_VALUE);
 }
 
+/*
+ * Pacing refusals: a lone refusal and a burst over in a moment are
+ * answered at once; a run of refusals is held back as long as it has kept
+ * coming, up to the most; a quiet gap starts a new run; 0 turns it off.
+ */
+static void
+test_pace_refusal(void)
+{
+	PgovPace	p = {0, 0};
+	const int64_t ms = 1000;
+	int64_t		t = 5000 * ms;
+	int			i;
+
+	CHECK(pgov_pace_refusal(&p, t, 1000) == 0);	/* the first */
+	/* a burst: PGOV_PACE_RAMP times its age so far */
+	CHECK(pgov_pace_refusal(&p, t + 2 * ms, 1000) == 2 * PGOV_PACE_RAMP);
+	CHECK(pgov_pace_refusal(&p, t + 60 * ms, 1000) == 60 * PGOV_PACE_RAMP);
+	/* the most, once the run is max_ms / PGOV_PACE_RAMP old */
+	CHECK(pgov_pace_refusal(&p, t + (1000 / PGOV_PACE_RAMP) * ms, 1000) == 1000);
+	/* a storm: one every 20 ms for 3 s reaches the most and stays there */
+	for (i = 31; i <= 150; i++)
+		pgov_pace_refusal(&p, t + i * 20 * ms, 1000);
+	CHECK(pgov_pace_refusal(&p, t + 3020 * ms, 1000) == 1000);
+	/* a client held 1000 ms and back at once keeps the run going */
+	CHECK(pgov_pace_refusal(&p, t + 4030 * ms, 1000) == 1000);
+	/* a gap of the most plus the quiet time ends the run ... */
+	CHECK(pgov_pace_refusal(&p, t + 4030 * ms + (1000 + PGOV_PACE_QUIET_MS) * ms, 1000) == 1000);
+	t += 4030 * ms + 2 * (1000 + PGOV_PACE_QUIET_MS) * ms + 1;
+	CHECK(pgov_pace_refusal(&p, t, 1000) == 0);
+	/* ... and the run starts again from nothing */
+	CHECK(pgov_pace_refusal(&p, t + 5 * ms, 1000) == 5 * PGOV_PACE_RAMP);
+	/* a smaller most bounds a run already going; 0 turns pacing off */
+	CHECK(pgov_pace_refusal(&p, t + 400 * ms, 100) == 100);
+	CHECK(pgov_pace_refusal(&p, t + 420 * ms, 0) == 0);
+	CHECK(p.since == 0 && p.last == 0);
+	CHECK(pgov_pace_refusal(&p, t + 440 * ms, 1000) == 0);
+	/* a clock gone back starts a new run rather than a negative hold */
+	CHECK(pgov_pace_refusal(&p, t + 300 * ms, 1000) == 0);
+	/* the longest setting, 10 s, after a long storm */
+	for (i = 1; i <= 1000; i++)
+		pgov_pace_refusal(&p, t + 300 * ms + i * 20 * ms, 10000);
+	CHECK(pgov_pace_refusal(&p, t + 300 * ms + 20001 * ms, 10000) == 10000);
+}
+
 int
 main(void)
 {
@@ -996,5 +1040,6 @@ main(void)
 	test_node_limits();
 	test_health();
 	test_drain_grace();
+	test_pace_refusal();
 	return check_summary();
 }

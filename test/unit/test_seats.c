@@ -1260,6 +1260,119 @@ test_recent(void)
 }
 
 /*
+ * Pacing refusals in the seat machine: a refusal outright is held back as
+ * its tenant's run of refusals says (policy.c), only while the free slots
+ * cover keep_free and every unused reserve, never past the login's
+ * deadline, never after a wait (that login was held already) and never in
+ * monitor mode; each held refusal is counted.
+ */
+static int	pace_free_slots;	/* what pace_slots says is free */
+static int	pace_asked;			/* the most it was asked for */
+
+static bool
+pace_slots(void *ctx, int n)
+{
+	(void) ctx;
+	pace_asked = n;
+	return pace_free_slots >= n;
+}
+
+static PgovVerdict
+paced_login(int slot, int e, int64_t t, int pace_max_ms, bool monitor)
+{
+	PgovAsk		ask;
+	PgovVerdict v;
+	PgovWho		w = who_of(next_pid);
+
+	memset(&ask, 0, sizeof(ask));
+	ask.tenant = e;
+	ask.generation = 1;
+	ask.now = t;
+	ask.capacity = 100;
+	ask.slot_limit = 100;
+	ask.monitor = monitor;
+	ask.deadline_cap = t + 5000000;
+	ask.keep_free = 5;
+	ask.pace_max_ms = pace_max_ms;
+	ask.have_free_slots = pace_slots;
+	/* a new login claims its slot; a waiter decides again in its own */
+	if (board.slots[slot].state == PGOV_SLOT_FREE)
+		pgov_seat_claim(&board, slot, next_pid++, &w, t);
+	pgov_seat_decide(&board, slot, &ask, &v);
+	return v;
+}
+
+static void
+test_pacing(void)
+{
+	PgovTenantDef defs[2];
+	int			map[2];
+	int64_t		t0 = INT64_C(800000000000000);
+	int64_t		ms1 = 1000;
+	PgovVerdict v;
+	int			a,
+				r;
+
+	memset(defs, 0, sizeof(defs));
+	strcpy(defs[0].name, "stormy");
+	defs[0].max_connections = 1;
+	defs[0].max_waiting = 1;
+	defs[0].wait_timeout_ms = 100;
+	strcpy(defs[1].name, "reserved");
+	defs[1].max_connections = PGOV_NO_CAP;
+	defs[1].reserved_connections = 7;
+	memset(ms, 0, sizeof(ms));
+	pgov_board_init(&board);
+	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
+	a = map[0];
+	r = map[1];
+	pace_free_slots = 50;
+
+	/* the seat taken; a login that waits and times out is not paced */
+	CHECK(paced_login(0, a, t0, 1000, false).outcome == PGOV_SEAT_ADMITTED);
+	CHECK(paced_login(1, a, t0, 1000, false).outcome == PGOV_SEAT_QUEUED);
+	v = paced_login(2, a, t0 + ms1, 1000, false);	/* the queue is full */
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 0);	/* first */
+	v = paced_login(2, a, t0 + 20 * ms1, 1000, false);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 19 * PGOV_PACE_RAMP);
+	/* the free slots asked for: keep_free + the 7 unused reserved seats */
+	CHECK(pace_asked == 5 + 7);
+	v = paced_login(1, a, t0 + 200 * ms1, 1000, false);	/* the waiter */
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.timed_out && v.pace_ms == 0);
+	/* a new waiter fills the queue again: the logins below are refused */
+	CHECK(paced_login(1, a, t0 + 200 * ms1, 1000, false).outcome == PGOV_SEAT_QUEUED);
+	/* a storm: held back up to the most */
+	for (int i = 1; i <= 100; i++)
+		v = paced_login(2, a, t0 + 200 * ms1 + i * 20 * ms1, 1000, false);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 1000);
+	/* too few free slots: answered at once, the run still noted */
+	pace_free_slots = 11;
+	v = paced_login(2, a, t0 + 2220 * ms1, 1000, false);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 0);
+	pace_free_slots = 12;
+	v = paced_login(2, a, t0 + 2240 * ms1, 1000, false);
+	CHECK(v.pace_ms == 1000);
+	/* a reserved tenant's login taking one of its seats needs no more */
+	CHECK(paced_login(3, r, t0 + 2250 * ms1, 1000, false).outcome == PGOV_SEAT_ADMITTED);
+	pace_free_slots = 11;
+	v = paced_login(2, a, t0 + 2260 * ms1, 1000, false);
+	CHECK(v.pace_ms == 1000 && pace_asked == 5 + 6);
+	/* never past the login's deadline (5 s here): the run is 7.8 s old */
+	v = paced_login(2, a, t0 + 7800 * ms1, 10000, false);
+	CHECK(v.pace_ms == 5000);
+	/* monitor mode refuses nobody, so holds nothing back */
+	v = paced_login(2, a, t0 + 7820 * ms1, 1000, true);
+	CHECK(v.outcome == PGOV_SEAT_ADMITTED && v.pace_ms == 0);
+	pgov_seat_release(&board, 2, next_pid - 1, t0 + 7820 * ms1, NULL);
+	/* 0 turns it off */
+	v = paced_login(2, a, t0 + 7840 * ms1, 0, false);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 0);
+	/* every held answer counted: 1 + 100 + 2 + 1 */
+	CHECK(board.tenants[a].paced == 104);
+	CHECK(board.tenants[r].paced == 0);
+}
+
+/*
  * Fair share, the README's example: capacity 20, no reserves, h holds all
  * 20; a (weight wa) queues na logins, then b (weight wb) nb.  h's sessions
  * leave one at a time; after each, the woken waiters decide.  Returns the
@@ -1507,6 +1620,7 @@ main(void)
 	CHECK(drained_sessions > 500);
 	CHECK(role_switches > 1000);
 	test_recent();
+	test_pacing();
 	test_fair_share();
 	test_roles();
 	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d role_switches=%d exemption_moves=%d\n",
