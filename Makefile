@@ -24,7 +24,8 @@ OBJS = \
 EXTENSION = pool_governor
 DATA = pool_governor--1.0.sql pool_governor--1.0--1.1.sql pool_governor--1.1--1.2.sql \
 	pool_governor--1.2--1.3.sql pool_governor--1.3--1.4.sql \
-	pool_governor--1.4--1.5.sql pool_governor--1.5--1.6.sql
+	pool_governor--1.4--1.5.sql pool_governor--1.5--1.6.sql \
+	pool_governor--1.6--1.7.sql
 PGFILEDESC = "pool_governor - connection quotas per application"
 
 REGRESS = setup config_validation privileges views sizing node_limits

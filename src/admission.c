@@ -83,7 +83,7 @@ refuse(const PgovVerdict *v)
 {
 	char		capbuf[32];
 	const char *cap = pgov_cap_text(v->max_connections, capbuf, sizeof(capbuf));
-	char		waited[128] = "";
+	char		waited[64] = "";
 	/* the tenant's refusal_sqlstate: what the client in front acts on */
 	int			code = v->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
 		ERRCODE_CANNOT_CONNECT_NOW : ERRCODE_TOO_MANY_CONNECTIONS;
@@ -91,10 +91,6 @@ refuse(const PgovVerdict *v)
 	if (v->after_wait)
 		snprintf(waited, sizeof(waited), "; the login waited %d ms for a seat",
 				 v->waited_ms);
-	else if (v->pace_ms > 0)
-		snprintf(waited, sizeof(waited),
-				 "; this answer was held back %d ms, as the tenant's logins keep being refused",
-				 v->pace_ms);
 
 	switch (v->decision)
 	{

@@ -14,7 +14,6 @@ use strict;
 use warnings;
 use lib 't';
 
-use IO::Socket::INET;
 use IPC::Run;
 use PgovTest;
 use PostgreSQL::Test::Cluster;
@@ -39,52 +38,18 @@ VALUES ('app', 2, '1 s');
 });
 write_config($node, "INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('app', 'app');");
 
+# A PgBouncer configured from PgBouncer's side of pool_config (one
+# instance); returns its port.
 my $bouncer;
-END
-{
-	local $?;
-	$bouncer->kill_kill if $bouncer;
-}
-
-sub psql_ok
-{
-	my ($bport) = @_;
-	my ($o, $e);
-	return eval {
-		IPC::Run::run([ 'psql', '-X', '-h', '127.0.0.1', '-p', $bport, '-U', 'app',
-				'-d', 'postgres', '-Atc', 'SELECT 1' ], '>', \$o, '2>', \$e);
-	} ? 1 : 0;
-}
-
-# A PgBouncer configured from PgBouncer's side of pool_config (transaction
-# pooling); returns its port.
 sub start_bouncer
 {
-	my $dir = PostgreSQL::Test::Utils::tempdir;
-	my $bport = PostgreSQL::Test::Cluster::get_free_port();
-	my $ini = "[databases]\npostgres = host=127.0.0.1 port=$port dbname=postgres user=app\n\n[pgbouncer]\n"
-	  . "listen_addr = 127.0.0.1\nlisten_port = $bport\nunix_socket_dir =\nauth_type = any\n"
-	  . "pool_mode = transaction\nlogfile = $dir/pgbouncer.log\npidfile = $dir/pgbouncer.pid\n";
-	$ini .= join '', map { my ($k, $v) = split /\|/; "$k = $v\n" } split /\n/,
-	  $node->safe_psql('postgres',
-		"SELECT setting, value FROM pool_governor.pool_config('app', 'pgbouncer') WHERE setting NOT LIKE 'tenants.%'");
-	PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini);
-	$bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', "$dir/out", '2>&1');
-	# PgBouncer listens before it has a server connection: a client that
-	# is refused its connection is no sign it does not
-	for (1 .. 100)
-	{
-		my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $bport);
-		return $bport if $sock;
-		Time::HiRes::sleep(0.1);
-	}
-	die "pgbouncer did not start:\n" . slurp_file("$dir/out");
+	$bouncer = start_pgbouncer($node, 'app', 'app', 1);
+	return $bouncer->{port};
 }
 
 sub stop_bouncer
 {
-	$bouncer->signal('INT');	# PgBouncer's "shut down now"
-	$bouncer->finish;
+	$bouncer->stop;
 	undef $bouncer;
 }
 

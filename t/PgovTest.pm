@@ -6,6 +6,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IO::Socket::INET;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -14,7 +15,7 @@ use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
   wait_generation_after generation counts write_config superusers_gone
-  wait_worker set_and_wait);
+  wait_worker set_and_wait start_pgbouncer);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -184,6 +185,57 @@ sub burst
 	$self->{started} = time;
 	$self->{result} = $self->_answer unless $opts{nowait};
 	return $self;
+}
+
+# A real PgBouncer (/usr/sbin/pgbouncer) in front of $node's database
+# postgres as role $user, transaction pooling, configured with PgBouncer's
+# side of pool_governor.pool_config($tenant, 'pgbouncer', $instances), then
+# %override (setting => value) on top.  Returns a handle: ->{port}, ->stop.
+# PgBouncer listens before it has a server connection, so the handle is
+# returned once it accepts a TCP connection.
+sub start_pgbouncer
+{
+	my ($node, $user, $tenant, $instances, %override) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+	my $bport = PostgreSQL::Test::Cluster::get_free_port();
+	my %set = split /[|\n]/, $node->safe_psql('postgres',
+		"SELECT setting, value FROM pool_governor.pool_config('$tenant', 'pgbouncer', $instances) WHERE setting NOT LIKE 'tenants.%'");
+	%set = (%set, %override);
+	my $ini = "[databases]\npostgres = host=127.0.0.1 port=" . $node->port
+	  . " dbname=postgres user=$user\n\n[pgbouncer]\n"
+	  . "listen_addr = 127.0.0.1\nlisten_port = $bport\nunix_socket_dir =\nauth_type = any\n"
+	  . "pool_mode = transaction\nlogfile = $dir/pgbouncer.log\npidfile = $dir/pgbouncer.pid\n"
+	  . join('', map { "$_ = $set{$_}\n" } sort keys %set);
+	PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini);
+	my $self = bless { port => $bport, dir => $dir, settings => \%set }, 'PgovTest::Bouncer';
+	$self->{h} = IPC::Run::start([ '/usr/sbin/pgbouncer', "$dir/pgbouncer.ini" ],
+		'>', "$dir/out", '2>&1');
+	for (1 .. 100)
+	{
+		my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $bport);
+		return $self if $sock;
+		Time::HiRes::sleep(0.1);
+	}
+	die "pgbouncer did not start:\n" . slurp_file("$dir/out");
+}
+
+package PgovTest::Bouncer;
+
+# PgBouncer's "shut down now"
+sub stop
+{
+	my ($self) = @_;
+	return unless $self->{h};
+	$self->{h}->signal('INT');
+	$self->{h}->finish;
+	delete $self->{h};
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	local $?;
+	$self->{h}->kill_kill if $self->{h};
 }
 
 package PgovTest::Burst;

@@ -1,0 +1,170 @@
+/* pool_governor--1.6--1.7.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION pool_governor UPDATE TO '1.7'" to load this file. \quit
+
+--
+-- Several PgBouncers on one tenant.  pool_config(t, 'pgbouncer', N) for
+-- N > 1 gave each PgBouncer a pool of cap / N: a PgBouncer whose clients
+-- wanted more waited while another's seats stood idle.  Now each may open
+-- up to the tenant's whole demand; the governor keeps their sum at the cap,
+-- a server login beyond it waits for a seat, and each PgBouncer gives its
+-- idle seats back after server_idle_timeout, a third of that wait, keeping
+-- none for ever (min_pool_size 0).  More PgBouncers than seats is no longer
+-- an error for PgBouncer's advice (it still is for the application pools).
+--
+CREATE OR REPLACE FUNCTION pool_governor.pool_config(
+	tenant text,
+	library text DEFAULT 'psycopg_pool',
+	instances int DEFAULT 1)
+RETURNS TABLE (setting text, value text, reason text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+	lib text := lower(library);
+	pmax int;
+	pmin int;
+	acq_s text;
+	idle_s int := 60;
+	conn_t int;
+	wait_ms bigint;
+	cap_text text;
+	bwait_ms bigint;
+	bwait_s int;
+	bconn_t int;
+	bpool int;
+	bmin int;
+	bidle int;
+	bpool_why text;
+BEGIN
+	IF lib IS NULL OR lib NOT IN ('psycopg_pool', 'sqlalchemy', 'hikaricp', 'node-postgres', 'pgbouncer') THEN
+		RAISE EXCEPTION 'unknown pool library "%"', library
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use one of psycopg_pool, sqlalchemy, hikaricp, node-postgres, pgbouncer.';
+	END IF;
+	-- (as recommend() says it, and for the same reason here)
+	IF instances IS NULL OR instances < 1 THEN
+		RAISE EXCEPTION 'instances must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('instances is %s.', coalesce(instances::text, 'NULL')),
+				  HINT = 'Give the number of application instances, each with its own pool, that share the tenant''s quota.';
+	END IF;
+	-- only the tenant asked for is sized
+	SELECT s.*, t.wait_timeout_ms, t.max_waiting AS tenant_max_waiting INTO r
+	FROM pool_governor.recommend(instances => pool_config.instances,
+								 for_tenant => pool_config.tenant) s
+		 JOIN pool_governor.raw_tenants() t USING (tenant)
+	WHERE s.tenant = pool_config.tenant;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'tenant "%" does not exist', pool_config.tenant
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'pool_governor.tenant_status lists the tenants in force.';
+	END IF;
+	-- no advised maximum is 0: every library reads 0 its own way (PgBouncer
+	-- as no limit, node-postgres as 10, psycopg_pool and HikariCP refuse it)
+	IF r.max_connections = 0 THEN
+		RAISE EXCEPTION 'tenant "%" has a cap of 0: no pool can be advised for it', pool_config.tenant
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A cap of 0 refuses every login of the tenant, and a pool of 0 connections means no limit to PgBouncer and 10 to node-postgres.',
+				  HINT = 'Raise the tenant''s max_connections, or give its application no pool.';
+	END IF;
+	-- (several PgBouncers share the cap by the governor's waits instead:
+	-- each may open up to the tenant's whole demand, below)
+	IF lib <> 'pgbouncer' AND (r.per_instance_max IS NULL OR r.per_instance_max < 1) THEN
+		RAISE EXCEPTION 'tenant "%" has % seats for % instances', pool_config.tenant,
+				r.max_connections, instances
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Each instance''s pool would have %s / %s = 0 connections, and a pool of 0 means no limit to PgBouncer and 10 to node-postgres.',
+								  r.max_connections, instances),
+				  HINT = format('Use fewer instances (at most %s), a higher cap (at least %s), or a PgBouncer in front of the instances (pool_config(%L, ''pgbouncer'')).',
+								r.max_connections, instances, pool_config.tenant);
+	END IF;
+	pmax := r.per_instance_max;
+	pmin := r.per_instance_min;
+	conn_t := r.connect_timeout_s;
+	wait_ms := r.wait_timeout_ms;
+	acq_s := trim_scale(round(r.acquire_timeout_ms / 1000.0, 3))::text;
+	cap_text := CASE WHEN r.max_connections IS NULL THEN 'no cap'
+					 ELSE format('cap %s', r.max_connections) END;
+
+	IF lib = 'psycopg_pool' THEN
+		RETURN QUERY VALUES
+			('min_size', pmin::text, format('connections kept open, opened at start-up (%s ms): the median demand', r.startup_ms)),
+			('max_size', pmax::text, format('the demand at the peak plus headroom, within this instance''s share of the tenant''s %s', cap_text)),
+			('timeout', acq_s, 'seconds a request waits for a connection (getconn/connection()): ' || r.acquire_timeout_ms || ' ms, see sizing.advice'),
+			('max_waiting', r.queue_max::text, 'requests that may wait for a connection at once; more fail at once with TooManyRequests instead of timing out later'),
+			('max_idle', idle_s::text, 'seconds an idle connection above min_size stays open: a burst''s extra connections give their seats back within a minute (default 600)'),
+			('reconnect_timeout', '300', 'seconds the pool keeps trying to open connections that fail (the governor refusing with 53300 is transient) before it calls reconnect_failed; its attempts back off exponentially'),
+			('connect_timeout', conn_t::text, format('in the conninfo (libpq, whole seconds): longer than the tenant''s wait_timeout of %s ms, so a login the governor makes wait gets the governor''s answer', wait_ms));
+	ELSIF lib = 'sqlalchemy' THEN
+		RETURN QUERY VALUES
+			('pool_size', pmin::text, 'connections the QueuePool keeps open: the median demand'),
+			('max_overflow', (pmax - pmin)::text, format('connections opened beyond pool_size at the peak: pool_size + max_overflow = %s, within this instance''s share of the tenant''s %s', pmax, cap_text)),
+			('pool_timeout', acq_s, 'seconds a checkout waits for a connection: ' || r.acquire_timeout_ms || ' ms, see sizing.advice'),
+			('pool_pre_ping', 'True', 'checks a connection before use, so one ended by the governor''s drain (or a restart) is replaced instead of failing a request'),
+			('pool_recycle', '3600', 'seconds after which a connection is replaced, so none lives for ever'),
+			('connect_args', format('{"connect_timeout": %s}', conn_t), format('libpq''s connect timeout (seconds): longer than the tenant''s wait_timeout of %s ms, so a refusal (53300, raised as OperationalError) reaches the application', wait_ms));
+	ELSIF lib = 'hikaricp' THEN
+		RETURN QUERY VALUES
+			('maximumPoolSize', pmax::text, format('the demand at the peak plus headroom, within this instance''s share of the tenant''s %s', cap_text)),
+			('minimumIdle', pmin::text, 'idle connections kept: the median demand'),
+			('connectionTimeout', r.acquire_timeout_ms::text, 'milliseconds getConnection() waits, a new connection''s login included (see sizing.advice)'),
+			('idleTimeout', (idle_s * 1000)::text, 'milliseconds an idle connection above minimumIdle stays open: a burst''s extra connections give their seats back within a minute'),
+			('loginTimeout', conn_t::text, format('pgjdbc data source property (seconds, the whole login): longer than the tenant''s wait_timeout of %s ms, so the governor''s refusal (PSQLException, SQLState 53300) is what the pool sees', wait_ms));
+	ELSIF lib = 'node-postgres' THEN
+		RETURN QUERY VALUES
+			('max', pmax::text, format('the demand at the peak plus headroom, within this instance''s share of the tenant''s %s', cap_text)),
+			('min', pmin::text, 'idle clients kept open (pg-pool 3.7 and later): the median demand'),
+			('connectionTimeoutMillis', r.acquire_timeout_ms::text, format('milliseconds pool.connect() waits for a client, a new connection included: longer than the tenant''s wait_timeout of %s ms, so a refusal (error code 53300) reaches the application', wait_ms)),
+			('idleTimeoutMillis', (idle_s * 1000)::text, 'milliseconds an idle client above min stays open: a burst''s extra connections give their seats back within a minute');
+	ELSE
+		-- Both sides of the advice.  A server login PgBouncer opens while
+		-- the tenant is full waits in the governor for a seat, and the
+		-- clients queued behind it with it: the wait is as long as a client
+		-- would wait for a connection anyway (the acquire timeout), within
+		-- authentication_timeout; PgBouncer gives the login longer than
+		-- that, and its clients as long.
+		bwait_ms := greatest(coalesce(wait_ms, 0),
+			least(r.acquire_timeout_ms::bigint,
+				  (extract(epoch FROM current_setting('authentication_timeout')::interval) * 1000)::bigint - 5000));
+		bwait_s := greatest(1, ceil(bwait_ms / 1000.0)::int);
+		bconn_t := bwait_s + greatest(1, ceil(greatest(1000, 4 * r.connect_ms) / 1000.0)::int);
+		IF instances = 1 THEN
+			bpool := pmax;
+			bmin := pmin;
+			bidle := idle_s;
+			bpool_why := format('server connections this PgBouncer opens to the tenant''s database, within the tenant''s %s: PgBouncer queues its clients instead of the governor refusing them', cap_text);
+		ELSE
+			-- Several PgBouncers, each with its own pool, share the cap:
+			-- each may open up to the tenant's whole demand, so the seats go
+			-- where the clients are.  The governor keeps the sum at the cap:
+			-- a server login beyond it waits for a seat, which another
+			-- PgBouncer gives back when its connection has been idle for
+			-- server_idle_timeout, shorter than that wait; none keeps a seat
+			-- for ever (min_pool_size 0).
+			bpool := least(coalesce(r.max_connections, 2147483647),
+						   coalesce(r.recommended_max, r.max_connections, 10));
+			bmin := 0;
+			bidle := greatest(1, bwait_s / 3);
+			bpool_why := format('server connections this PgBouncer opens to the tenant''s database: up to the tenant''s whole demand, though the %s PgBouncers'' pools together (%s) exceed its %s.  The governor keeps their sum at the cap: a server login beyond it waits (tenants.wait_timeout) for a seat another PgBouncer gives back after server_idle_timeout, and its clients stay queued meanwhile', instances, bpool * instances, cap_text);
+		END IF;
+		RETURN QUERY VALUES
+			('max_db_connections', bpool::text, bpool_why),
+			('default_pool_size', bpool::text, 'server connections per user and database pair (the tenant''s role)'),
+			('min_pool_size', bmin::text, CASE WHEN instances = 1 THEN 'server connections kept open: the median demand'
+				ELSE 'server connections kept open however idle: none, so that every seat can move to the PgBouncer whose clients need it (each one kept would be a seat the others never get)' END),
+			('reserve_pool_size', '0', 'no reserve above the pool: the governor''s cap is hard, a reserve pool beyond it would be refused'),
+			('server_connect_timeout', bconn_t::text, format('seconds: longer than the governor''s wait for a seat (tenants.wait_timeout, %s s) plus the time a connection takes to open, so that a server login waiting for a seat is not given up', bwait_s)),
+			('server_login_retry', '1', 'seconds PgBouncer waits after a refused server login before the next: each attempt first waits up to tenants.wait_timeout in the governor, so retrying after 1 s is no storm'),
+			('query_wait_timeout', bwait_s::text, 'seconds a client waits for a server connection before PgBouncer drops it: as long as the governor''s wait, so that a client is served whenever a seat frees within it'),
+			('server_idle_timeout', bidle::text, CASE WHEN instances = 1
+				THEN 'seconds an idle server connection above min_pool_size stays open, so that another instance''s clients get its seat'
+				ELSE format('seconds an idle server connection stays open: a third of the governor''s wait (%s s), so that a seat this PgBouncer no longer uses goes back while another PgBouncer''s server login still waits for it', bwait_s) END),
+			('tenants.wait_timeout', format('%s s', bwait_s), format('the governor''s side (UPDATE pool_governor.tenants SET wait_timeout = ...): a server login this PgBouncer opens while the tenant is full waits up to %s s for a seat instead of being refused, and the clients queued behind it wait with it.  This is what keeps PgBouncer 1.18 to 1.20''s clients queued: they fail every client of a pool with no server connection at the first refused server login, on any SQLSTATE', bwait_s)),
+			('tenants.max_waiting', greatest(coalesce(r.tenant_max_waiting, 0), bpool * instances)::text, format('the governor''s side: up to %s server logins may wait at once, the pools of %s PgBouncer%s of %s connections (each waiting login holds a backend slot, never one a reserve needs)', bpool * instances, instances, CASE WHEN instances > 1 THEN 's' ELSE '' END, bpool)),
+			('tenants.refusal_sqlstate', '57P03', 'the governor''s side: a login still without a seat when its wait ends is refused with 57P03 (cannot_connect_now), which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry every server_login_retry until query_wait_timeout, where 53300 fails every client queued in a pool with no server connection');
+	END IF;
+END
+$$;
