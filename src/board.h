@@ -20,7 +20,9 @@
  * the database state.  A login's decision and its counter update are one
  * EXCLUSIVE hold, which is what makes the quota exact under any burst.
  * Under it a login does O(1) work but for one walk of PostgreSQL's free
- * PGPROC list when it is about to wait, when a seat is released or a
+ * PGPROC list when it is about to wait or to have its refusal held back
+ * (pacing: the walk stops at the slots the reserves need), when a seat is
+ * released or a
  * waiter leaves its queue the walk of the tenants with waiters that finds
  * whom to wake (O(tenants with waiters), then O(log) a seat handed, and it
  * stops once PGOV_WAKE_MAX are chosen), and, once per promotion, the
