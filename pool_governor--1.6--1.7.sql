@@ -13,6 +13,35 @@
 -- none for ever (min_pool_size 0).  More PgBouncers than seats is no longer
 -- an error for PgBouncer's advice (it still is for the application pools).
 --
+
+--
+-- tenant_status.paced: refusals of the tenant whose answer was held back
+-- (pool_governor.refusal_pacing), at the end of the view's columns, so that
+-- views built on it go on working.  The raw function changes its columns:
+-- the view moves to a new one, which then takes the old one's name.
+--
+CREATE FUNCTION pool_governor.raw_tenant_status_1_7(
+	OUT tenant text, OUT max_connections int, OUT reserved_connections int,
+	OUT connected int, OUT active bigint, OUT idle bigint,
+	OUT idle_in_transaction bigint, OUT waiting int, OUT peak_connected int,
+	OUT peak_at timestamptz, OUT admitted bigint, OUT rejected bigint,
+	OUT would_reject bigint, OUT waited bigint, OUT wait_timeouts bigint,
+	OUT avg_wait_ms numeric, OUT max_wait_ms numeric, OUT utilization numeric,
+	OUT health text, OUT stats_reset timestamptz, OUT configured bool,
+	OUT weight int, OUT drain text, OUT drain_grace interval, OUT drained bigint,
+	OUT above_cap_since timestamptz, OUT limits_from text, OUT refusal_sqlstate text,
+	OUT paced bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgov_tenant_status_1_7'
+LANGUAGE C VOLATILE STRICT;
+CREATE OR REPLACE VIEW pool_governor.tenant_status AS
+SELECT * FROM pool_governor.raw_tenant_status_1_7();
+DROP FUNCTION pool_governor.raw_tenant_status();
+ALTER FUNCTION pool_governor.raw_tenant_status_1_7() RENAME TO raw_tenant_status;
+-- raw functions are the views' plumbing: pg_monitor's, not PUBLIC's
+REVOKE ALL ON FUNCTION pool_governor.raw_tenant_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pool_governor.raw_tenant_status() TO pg_monitor;
+
 CREATE OR REPLACE FUNCTION pool_governor.pool_config(
 	tenant text,
 	library text DEFAULT 'psycopg_pool',
@@ -37,6 +66,7 @@ DECLARE
 	bpool int;
 	bmin int;
 	bidle int;
+	bwaiting int;
 	bpool_why text;
 BEGIN
 	IF lib IS NULL OR lib NOT IN ('psycopg_pool', 'sqlalchemy', 'hikaricp', 'node-postgres', 'pgbouncer') THEN
@@ -150,6 +180,8 @@ BEGIN
 			bidle := greatest(1, bwait_s / 3);
 			bpool_why := format('server connections this PgBouncer opens to the tenant''s database: up to the tenant''s whole demand, though the %s PgBouncers'' pools together (%s) exceed its %s.  The governor keeps their sum at the cap: a server login beyond it waits (tenants.wait_timeout) for a seat another PgBouncer gives back after server_idle_timeout, and its clients stay queued meanwhile', instances, bpool * instances, cap_text);
 		END IF;
+		-- every pool's logins may wait, but no more than there are slots
+		bwaiting := least(bpool::bigint * instances, current_setting('max_connections')::int)::int;
 		RETURN QUERY VALUES
 			('max_db_connections', bpool::text, bpool_why),
 			('default_pool_size', bpool::text, 'server connections per user and database pair (the tenant''s role)'),
@@ -163,7 +195,7 @@ BEGIN
 				THEN 'seconds an idle server connection above min_pool_size stays open, so that another instance''s clients get its seat'
 				ELSE format('seconds an idle server connection stays open: a third of the governor''s wait (%s s), so that a seat this PgBouncer no longer uses goes back while another PgBouncer''s server login still waits for it', bwait_s) END),
 			('tenants.wait_timeout', format('%s s', bwait_s), format('the governor''s side (UPDATE pool_governor.tenants SET wait_timeout = ...): a server login this PgBouncer opens while the tenant is full waits up to %s s for a seat instead of being refused, and the clients queued behind it wait with it.  This is what keeps PgBouncer 1.18 to 1.20''s clients queued: they fail every client of a pool with no server connection at the first refused server login, on any SQLSTATE', bwait_s)),
-			('tenants.max_waiting', greatest(coalesce(r.tenant_max_waiting, 0), bpool * instances)::text, format('the governor''s side: up to %s server logins may wait at once, the pools of %s PgBouncer%s of %s connections (each waiting login holds a backend slot, never one a reserve needs)', bpool * instances, instances, CASE WHEN instances > 1 THEN 's' ELSE '' END, bpool)),
+			('tenants.max_waiting', greatest(coalesce(r.tenant_max_waiting, 0), bwaiting)::text, format('the governor''s side: up to %s server logins may wait at once, the pools of %s PgBouncer%s of %s connections%s (each waiting login holds a backend slot, never one a reserve needs)', bwaiting, instances, CASE WHEN instances > 1 THEN 's' ELSE '' END, bpool, CASE WHEN bwaiting < bpool * instances THEN format(', at most max_connections (%s)', bwaiting) ELSE '' END)),
 			('tenants.refusal_sqlstate', '57P03', 'the governor''s side: a login still without a seat when its wait ends is refused with 57P03 (cannot_connect_now), which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry every server_login_retry until query_wait_timeout, where 53300 fails every client queued in a pool with no server connection');
 	END IF;
 END

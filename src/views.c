@@ -54,6 +54,7 @@ PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
 PG_FUNCTION_INFO_V1(pgov_recent_1_3);
 PG_FUNCTION_INFO_V1(pgov_worker_1_3);
 PG_FUNCTION_INFO_V1(pgov_tenant_status_1_6);
+PG_FUNCTION_INFO_V1(pgov_tenant_status_1_7);
 PG_FUNCTION_INFO_V1(pgov_health_1_6);
 
 static void
@@ -837,11 +838,13 @@ milli_numeric(int milli)
 }
 
 /* pool_governor.tenant_status, every column (1.5's, in 1.5's order, and
- * refusal_sqlstate). */
+ * refusal_sqlstate; 1.7 adds paced). */
 #define PGOV_TENANT_STATUS_COLS_V1_6 28
+#define PGOV_TENANT_STATUS_COLS_V1_7 29
+#define PGOV_TENANT_STATUS_COLS		PGOV_TENANT_STATUS_COLS_V1_7
 
-Datum
-pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
+static void
+tenant_status_internal(FunctionCallInfo fcinfo, int natts)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Moment		m;
@@ -851,7 +854,7 @@ pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
 
 	require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != PGOV_TENANT_STATUS_COLS_V1_6)
+	if (rsinfo->setDesc->natts != natts)
 		elog(ERROR, "incorrect number of output arguments");
 
 	take_moment(&m, true);
@@ -861,8 +864,8 @@ pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
 	for (i = 0; i < m.n; i++)
 	{
 		PgovTenant *t = &m.tenants[i];
-		Datum		v[PGOV_TENANT_STATUS_COLS_V1_6];
-		bool		nulls[PGOV_TENANT_STATUS_COLS_V1_6] = {0};
+		Datum		v[PGOV_TENANT_STATUS_COLS];
+		bool		nulls[PGOV_TENANT_STATUS_COLS] = {0};
 		PgovRecent	recent;
 		PgovHealth	health;
 		Interval   *grace;
@@ -903,9 +906,24 @@ pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
 													  in_force, m.st.node_name));
 		v[c++] = CStringGetTextDatum(t->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
 									 "57P03" : "53300");
-		Assert(c == PGOV_TENANT_STATUS_COLS_V1_6);
+		if (natts >= PGOV_TENANT_STATUS_COLS_V1_7)
+			v[c++] = Int64GetDatum(t->paced);
+		Assert(c == natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
+}
+
+Datum
+pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
+{
+	tenant_status_internal(fcinfo, PGOV_TENANT_STATUS_COLS_V1_6);
+	return (Datum) 0;
+}
+
+Datum
+pgov_tenant_status_1_7(PG_FUNCTION_ARGS)
+{
+	tenant_status_internal(fcinfo, PGOV_TENANT_STATUS_COLS_V1_7);
 	return (Datum) 0;
 }
 

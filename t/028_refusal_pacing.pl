@@ -72,6 +72,8 @@ cmp_ok($holds[0], '<', $holds[-1], "  held back longer as they keep coming ($hol
 is($holds[-1], 1000, '  the last held back the most (1 s)');
 my @sorted = sort { $a <=> $b } @holds;
 cmp_ok($sorted[-1], '<=', 1000, '  none longer than the setting');
+my $paced = $node->safe_psql('postgres', "SELECT paced FROM pool_governor.tenant_status WHERE tenant = 'a'");
+is($paced, scalar(grep { $_ > 0 } @holds), "  tenant_status.paced counts the held answers ($paced)");
 # a client that comes back at once is held back (its event says how
 # long), which is a floor on how long its refusal took; its message is the
 # refusal's, unchanged
@@ -112,9 +114,12 @@ $r->finish;
 # 4. refusal_pacing = 0: every answer at once, storm or not.
 set_and_wait($node, 'pool_governor.refusal_pacing', '0');
 $mark = events_now();
+$paced = $node->safe_psql('postgres', "SELECT paced FROM pool_governor.tenant_status WHERE tenant = 'a'");
 $res = $storm->cmd('churn 5 12');
 like($res->{text}, qr/admitted=0 refused=60 /, 'with pacing off, the same storm is refused');
 is(join(',', grep { $_ > 0 } holds_since($mark)), '', '  and no answer is held back');
+is($node->safe_psql('postgres', "SELECT paced FROM pool_governor.tenant_status WHERE tenant = 'a'"),
+	$paced, '  (tenant_status.paced stays where it was)');
 $mark = events_now();
 login_a();
 is(join(',', holds_since($mark)), '0', '  nor the next one');
