@@ -5,10 +5,12 @@
 MODULE_big = pool_governor
 OBJS = \
 	src/pool_governor.o \
+	src/settings.o \
 	src/admission.o \
 	src/board.o \
 	src/config.o \
 	src/configuration.o \
+	src/control.o \
 	src/drain.o \
 	src/events.o \
 	src/history.o \

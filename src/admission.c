@@ -27,6 +27,7 @@
 #include "libpq/auth.h"
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
+#include "admission.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "pgstat.h"
@@ -40,7 +41,7 @@
 #include "board.h"
 #include "compat.h"
 #include "identity.h"
-#include "pool_governor.h"
+#include "settings.h"
 #include "rules.h"
 
 /* How often a waiter also asks whether its client is still there (its

@@ -29,9 +29,11 @@
 
 #include "board.h"
 #include "compat.h"
+#include "control.h"
 #include "events.h"
 #include "identity.h"
-#include "pool_governor.h"
+#include "settings.h"
+#include "snapshot.h"
 
 StaticAssertDecl(PGOV_NAME_LEN == NAMEDATALEN,
 				 "policy.h's name length must be PostgreSQL's NAMEDATALEN");
@@ -41,27 +43,11 @@ StaticAssertDecl(sizeof(Oid) == sizeof(uint32_t),
 typedef struct BoardShared
 {
 	LWLock	   *lock;
-	ConditionVariable load_cv;	/* broadcast when the worker ends a load */
 
 	/* lock */
 	PgovSeatTotals totals;
 	uint64		generation;		/* written holding the rules' lock too */
 	TimestampTz loaded_at;
-	int			worker_pid;
-	PGPROC	   *worker_proc;
-	bool		config_dirty;	/* a committed change awaits loading */
-	uint64		load_requested; /* reload() tickets handed out */
-	uint64		load_done;		/* tickets the worker has served */
-	bool		load_ok;		/* how the last served load went */
-	char		load_problem[PGOV_PROBLEM_LEN];
-	PgovProblemLevel problem_level; /* the tables refused, or NONE */
-	char		problem[PGOV_PROBLEM_LEN];
-	PgovProblemLevel fit_level[PGOV_NROLES];	/* what is wrong with the
-												 * numbers in each role */
-	char		fit_problem[PGOV_NROLES][PGOV_PROBLEM_LEN];
-	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
-	PgovDbState db_state;
-	int			db_misses;		/* checks that found no database, in a row */
 
 	/* atomics, no lock */
 	pg_atomic_uint64 hook_logins;
@@ -70,8 +56,6 @@ typedef struct BoardShared
 	pg_atomic_uint64 wakeups;	/* waiters woken for a seat or new rules */
 	pg_atomic_uint64 wakeups_admitted;	/* woken, then admitted */
 	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
-	pg_atomic_uint64 worker_ticks;	/* ticks the worker has ended */
-	pg_atomic_uint64 worker_loads;	/* reads of the tables it has ended */
 	pg_atomic_uint64 setup_logins;	/* set-up times recorded */
 	pg_atomic_uint32 setup_us[PGOV_SETUP_RING];	/* a ring, by setup_logins */
 } BoardShared;
@@ -141,7 +125,6 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 
 	memset(bs, 0, sizeof(*bs));
 	bs->lock = lock;
-	ConditionVariableInit(&bs->load_cv);
 	pg_atomic_init_u64(&bs->hook_logins, 0);
 	pg_atomic_init_u64(&bs->hook_ns_total, 0);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
@@ -149,11 +132,9 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 	pg_atomic_init_u64(&bs->wakeups, 0);
 	pg_atomic_init_u64(&bs->wakeups_admitted, 0);
 	pg_atomic_init_u64(&bs->wakeups_requeued, 0);
-	pg_atomic_init_u64(&bs->worker_ticks, 0);
 	pg_atomic_init_u64(&bs->setup_logins, 0);
 	for (i = 0; i < PGOV_SETUP_RING; i++)
 		pg_atomic_init_u32(&bs->setup_us[i], 0);
-	pg_atomic_init_u64(&bs->worker_loads, 0);
 	pgov_board_init(&board);
 	pgov_board_window(&board, (int64) pgov_health_window_s * USECS_PER_SEC);
 }
@@ -186,7 +167,6 @@ publish_locked(const PgovPrepared *pp, const PgovPlan *plan, int *map,
 							cfg->numbers[0] ? cfg->numbers : NULL, role,
 							cfg->default_tenant, plan, generation, now, map))
 		elog(PANIC, "pool_governor: a validated configuration did not fit");
-	strlcpy(bs->node_name, cfg->node_name, NAMEDATALEN);
 	pgov_rules_install(pp, map, bs->totals.default_tenant, generation);
 	bs->generation = generation;
 	bs->loaded_at = now;
@@ -237,19 +217,31 @@ pgov_board_restore(void)
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
 	/* the role is the first login's to say: a standby or not */
 	publish_locked(&pp, NULL, map, PGOV_ROLE_UNKNOWN, generation, now);
-	/* a snapshot that cannot be used is critical until the tables load */
-	bs->problem_level = problem[0] ? PGOV_PROBLEM_CRITICAL : PGOV_PROBLEM_NONE;
-	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
-	for (role = 0; role < PGOV_NROLES; role++)
-	{
-		bs->fit_level[role] = cfg.level[role];
-		strlcpy(bs->fit_problem[role], cfg.problem[role], PGOV_PROBLEM_LEN);
-	}
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
+	/* the control block's part, once the board's lock is released: the
+	 * two locks are never held together */
+	pgov_set_node_name(cfg.node_name);
+	/* a snapshot that cannot be used is critical until the tables load */
+	pgov_set_problem(problem[0] ? PGOV_PROBLEM_CRITICAL : PGOV_PROBLEM_NONE,
+					 problem);
+	(void) pgov_set_fit(&cfg, 0);
 	pgov_rules_unprepare(&pp);
 	pfree(map);
 	pgov_free_config(&cfg);
+}
+
+/* The role whose numbers are in force (PGOV_ROLE_UNKNOWN before the first
+ * login said). */
+int
+pgov_board_role(void)
+{
+	int			role;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	role = bs->totals.role;
+	LWLockRelease(bs->lock);
+	return role;
 }
 
 /* The generation the board follows. */
@@ -283,14 +275,11 @@ collect_wakeable(PgovWakeList *w, bool mark, TimestampTz now)
 /*
  * After the lock: wakes the waiters of slots (each sleeps on its latch),
  * and the worker, which hands the seat of a woken waiter that lets its turn
- * pass to the next one (pgov_wake_waiters at pgov_turn_ends()).  The
- * worker's PGPROC is read without the lock: a stale one only gets a latch
- * set that nobody waits on.
+ * pass to the next one (pgov_wake_waiters at pgov_turn_ends()).
  */
 static void
 wake_slots(const int *slots, int n)
 {
-	PGPROC	   *worker = bs->worker_proc;
 	int			i;
 
 	for (i = 0; i < n; i++)
@@ -298,8 +287,7 @@ wake_slots(const int *slots, int n)
 	if (n > 0)
 	{
 		pg_atomic_fetch_add_u64(&bs->wakeups, n);
-		if (worker != NULL && worker != MyProc)
-			SetLatch(&worker->procLatch);
+		pgov_nudge_worker();
 	}
 }
 
@@ -589,6 +577,7 @@ pgov_publish(const PgovConfig *cfg)
 	publish_locked(&pp, plan, map, role, generation, now);
 	LWLockRelease(bs->lock);
 	pgov_rules_unlock();
+	pgov_set_node_name(cfg->node_name);
 	if (role_before != PGOV_ROLE_UNKNOWN && role_before != role)
 		report_role(role);
 	pgov_rules_unprepare(&pp);
@@ -600,59 +589,6 @@ pgov_publish(const PgovConfig *cfg)
 	pfree(who);
 	pfree(map);
 	return generation;
-}
-
-/* Says why health is not ok (level NONE: it is).  Returns whether that
- * changed what health said, so that the caller logs a problem once. */
-bool
-pgov_set_problem(PgovProblemLevel level, const char *problem)
-{
-	bool		changed;
-
-	if (problem == NULL)
-		problem = "";
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	changed = bs->problem_level != level || strcmp(bs->problem, problem) != 0;
-	bs->problem_level = level;
-	strlcpy(bs->problem, problem, PGOV_PROBLEM_LEN);
-	LWLockRelease(bs->lock);
-	return changed;
-}
-
-/*
- * Records what is wrong with cfg's numbers in each role (pgov_fit_config),
- * for health.  Returns the problem of the role in force when that changed
- * and is one, so that the caller logs it once; else NULL.
- */
-const char *
-pgov_set_fit(const PgovConfig *cfg)
-{
-	int			role;
-	int			now_role;
-	bool		changed;
-
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	now_role = pgov_numbers_role(bs->totals.role);
-	changed = bs->fit_level[now_role] != cfg->level[now_role] ||
-		strcmp(bs->fit_problem[now_role], cfg->problem[now_role]) != 0;
-	for (role = 0; role < PGOV_NROLES; role++)
-	{
-		bs->fit_level[role] = cfg->level[role];
-		strlcpy(bs->fit_problem[role], cfg->problem[role], PGOV_PROBLEM_LEN);
-	}
-	LWLockRelease(bs->lock);
-	return changed && cfg->level[now_role] != PGOV_PROBLEM_NONE ?
-		cfg->problem[now_role] : NULL;
-}
-
-/* The node_name the numbers in force were resolved for, into buf
- * (NAMEDATALEN). */
-void
-pgov_board_node_name(char *buf)
-{
-	LWLockAcquire(bs->lock, LW_SHARED);
-	strlcpy(buf, bs->node_name, NAMEDATALEN);
-	LWLockRelease(bs->lock);
 }
 
 /*
@@ -1086,187 +1022,6 @@ pgov_board_count_drained(const PgovDrainDue *due, int n)
 	LWLockRelease(bs->lock);
 }
 
-/*
- * reload() and the worker meet here: reload() takes a ticket and waits
- * until the worker has served a load that started after the ticket was
- * taken, so that load saw every commit the caller made before.
- */
-uint64
-pgov_request_load(void)
-{
-	uint64		ticket;
-	PGPROC	   *proc;
-
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	ticket = ++bs->load_requested;
-	proc = bs->worker_proc;
-	LWLockRelease(bs->lock);
-	if (proc != NULL)
-		SetLatch(&proc->procLatch);
-	return ticket;
-}
-
-/* The worker, before reading the tables: the tickets this load serves. */
-uint64
-pgov_load_begin(void)
-{
-	uint64		ticket;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	ticket = bs->load_requested;
-	LWLockRelease(bs->lock);
-	return ticket;
-}
-
-void
-pgov_load_end(uint64 ticket, bool ok, const char *problem)
-{
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	if (ticket > bs->load_done)
-		bs->load_done = ticket;
-	bs->load_ok = ok;
-	strlcpy(bs->load_problem, problem ? problem : "", PGOV_PROBLEM_LEN);
-	LWLockRelease(bs->lock);
-	ConditionVariableBroadcast(&bs->load_cv);
-}
-
-/* Is there work for the worker beside a reload() ticket? */
-static bool
-load_pending(void)
-{
-	return bs->config_dirty || bs->load_requested > bs->load_done;
-}
-
-/*
- * Waits (interruptibly) until ticket is served.  Returns false on timeout;
- * otherwise how that load went, and the generation in force.
- */
-bool
-pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok, char *problem,
-			   uint64 *generation)
-{
-	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	bool		served;
-
-	for (;;)
-	{
-		long		left;
-
-		LWLockAcquire(bs->lock, LW_SHARED);
-		served = bs->load_done >= ticket;
-		*ok = bs->load_ok;
-		strlcpy(problem, bs->load_problem, PGOV_PROBLEM_LEN);
-		*generation = bs->generation;
-		LWLockRelease(bs->lock);
-		if (served)
-			break;
-		left = (long) ((until - GetCurrentTimestamp()) / 1000);
-		if (left <= 0)
-			break;
-		(void) ConditionVariableTimedSleep(&bs->load_cv, Min(left, 1000),
-										   PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-	return served;
-}
-
-/*
- * Records what the worker found of its database.  Returns, for QUERY, the
- * state; for READY, how many checks had missed it; for MISSING, how many
- * have now, this one included.
- */
-int
-pgov_db_state(PgovDbState note)
-{
-	int			result;
-
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	switch (note)
-	{
-		case PGOV_DB_QUERY:
-			result = bs->db_state;
-			break;
-		case PGOV_DB_READY:
-			result = bs->db_misses;
-			bs->db_misses = 0;
-			bs->db_state = note;
-			break;
-		case PGOV_DB_MISSING:
-			result = ++bs->db_misses;
-			bs->db_state = note;
-			break;
-		default:
-			result = 0;
-			bs->db_state = note;
-			break;
-	}
-	LWLockRelease(bs->lock);
-	return result;
-}
-
-void
-pgov_worker_attach(void)
-{
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	bs->worker_pid = MyProcPid;
-	bs->worker_proc = MyProc;
-	bs->config_dirty = true;	/* load at start */
-	LWLockRelease(bs->lock);
-}
-
-void
-pgov_worker_detach(void)
-{
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	if (bs->worker_pid == MyProcPid)
-	{
-		bs->worker_pid = 0;
-		bs->worker_proc = NULL;
-	}
-	LWLockRelease(bs->lock);
-}
-
-/*
- * The worker: is a load asked for?  Clears the commit flag.  The worker
- * also wakes for every waiter woken (to watch its turn), so the usual
- * answer, "no", is read under a SHARED hold: the EXCLUSIVE one that logins
- * wait for is taken only when there is a flag to clear.
- */
-bool
-pgov_take_dirty(void)
-{
-	bool		pending;
-	bool		dirty;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	pending = load_pending();
-	dirty = bs->config_dirty;
-	LWLockRelease(bs->lock);
-	if (!dirty)
-		return pending;
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	pending = load_pending();
-	bs->config_dirty = false;
-	LWLockRelease(bs->lock);
-	return pending;
-}
-
-/* Tells the worker a committed change awaits loading. */
-void
-pgov_wake_worker(void)
-{
-	PGPROC	   *proc;
-
-	if (bs == NULL)
-		return;
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	bs->config_dirty = true;
-	proc = bs->worker_proc;
-	LWLockRelease(bs->lock);
-	if (proc != NULL)
-		SetLatch(&proc->procLatch);
-}
-
 /* Zeroes the cumulative counters of one tenant, or of all (NULL).  Returns
  * false when there is no such tenant. */
 bool
@@ -1357,20 +1112,6 @@ timing_reset(void)
 	pg_atomic_write_u64(&bs->hook_ns_total, 0);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 		pg_atomic_write_u64(&bs->hook_hist[i], 0);
-}
-
-/*
- * The worker ended a tick (reconcile, sync, sample) or a read of the
- * tables: pool_governor.worker shows the counts, so that a DBA sees the
- * worker is alive and a test can wait for it to have looked.
- */
-void
-pgov_worker_progress(bool tick, bool load)
-{
-	if (tick)
-		pg_atomic_fetch_add_u64(&bs->worker_ticks, 1);
-	if (load)
-		pg_atomic_fetch_add_u64(&bs->worker_loads, 1);
 }
 
 /*
@@ -1475,24 +1216,24 @@ state_locked(PgovBoardState *st)
 	st->rejected = bs->totals.rejected_total;
 	st->generation = bs->generation;
 	st->loaded_at = bs->loaded_at;
-	st->worker_pid = bs->worker_pid;
-	if (bs->problem_level != PGOV_PROBLEM_NONE)
-	{
-		st->level = bs->problem_level;
-		strlcpy(st->problem, bs->problem, sizeof(st->problem));
-	}
-	else
-	{
-		int			role = pgov_numbers_role(bs->totals.role);
-
-		st->level = bs->fit_level[role];
-		strlcpy(st->problem, bs->fit_problem[role], sizeof(st->problem));
-	}
 	st->role = bs->totals.role;
 	st->role_since = (TimestampTz) bs->totals.role_since;
-	strlcpy(st->node_name, bs->node_name, NAMEDATALEN);
 	for (i = 0; i < bs->totals.ntenants; i++)
 		st->tenants += board.tenants[i].in_use;
+}
+
+/* The control block's part of st (worker, problems, node name), in the
+ * role the board's copy says is in force: its own lock, after the board's. */
+static void
+state_control(PgovBoardState *st)
+{
+	PgovControlState c;
+
+	pgov_control_state(pgov_numbers_role(st->role), &c);
+	st->worker_pid = c.worker_pid;
+	st->level = c.level;
+	strlcpy(st->problem, c.problem, sizeof(st->problem));
+	strlcpy(st->node_name, c.node_name, NAMEDATALEN);
 }
 
 /* The server-wide numbers behind pool_governor.health. */
@@ -1502,6 +1243,7 @@ pgov_board_state(PgovBoardState *st)
 	LWLockAcquire(bs->lock, LW_SHARED);
 	state_locked(st);
 	LWLockRelease(bs->lock);
+	state_control(st);
 }
 
 /*
@@ -1536,6 +1278,7 @@ pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
 		}
 	}
 	LWLockRelease(bs->lock);
+	state_control(st);
 	return n;
 }
 
@@ -1578,14 +1321,4 @@ pgov_board_wakeups(uint64 *woken, uint64 *admitted, uint64 *requeued)
 	*woken = pg_atomic_read_u64(&bs->wakeups);
 	*admitted = pg_atomic_read_u64(&bs->wakeups_admitted);
 	*requeued = pg_atomic_read_u64(&bs->wakeups_requeued);
-}
-
-void
-pgov_board_worker(int *pid, uint64 *ticks, uint64 *loads)
-{
-	LWLockAcquire(bs->lock, LW_SHARED);
-	*pid = bs->worker_pid;
-	LWLockRelease(bs->lock);
-	*ticks = pg_atomic_read_u64(&bs->worker_ticks);
-	*loads = pg_atomic_read_u64(&bs->worker_loads);
 }

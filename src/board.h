@@ -2,10 +2,10 @@
  *
  * board.h
  *		The seat board in shared memory (the tenants' counters and queues,
- *		one slot per backend, the totals: seats.h) and the governor's shared
- *		bookkeeping beside it (the generation in force, reload tickets, the
- *		worker handshake, why health is not ok, counters), with every
- *		operation on them.
+ *		one slot per backend, the totals: seats.h), the generation it
+ *		follows and the logins' counters, with every operation on them.
+ *		The worker's control block (reload tickets, the commit flag, the
+ *		handshake, problems) is a region of its own: control.h.
  *
  * board.c is the only code that touches these fields and the only taker of
  * the board's lock; seats.c is the pure state machine it drives, and its
@@ -13,34 +13,33 @@
  *
  * Locking protocol
  * ----------------
- * The board's lock guards the tenants, the slots, the totals (default
- * tenant entry included, and the role whose numbers are in force), the
- * generation the board follows, the load tickets, the worker's pid and
- * PGPROC, the dirty flag, the problems (the tables' and each role's) and
- * the database state.  A login's decision and its counter update are one
- * EXCLUSIVE hold, which is what makes the quota exact under any burst.
- * Under it a login does O(1) work but for one walk of PostgreSQL's free
- * PGPROC list when it is about to wait or to have its refusal held back
- * (pacing: the walk stops at the slots the reserves need), when a seat is
- * released or a
- * waiter leaves its queue the walk of the tenants with waiters that finds
- * whom to wake (O(tenants with waiters), then O(log) a seat handed, and it
- * stops once PGOV_WAKE_MAX are chosen), and, once per promotion, the
- * first login's switch of every tenant to the primary's numbers
- * (O(tenants)).  No clock is read under it: every caller passes the time
- * it read before taking the lock.  Two fields are read without the lock,
- * as hints only, each decided again under it: the role (pgov_follow_role)
- * and whether any tenant is above its cap (totals.ac_head, which the
- * drain pass reads to skip the lock altogether when none is).  Publication, the views and
- * the sampler copy arrays under it.
+ * The board's lock guards seats alone: the tenants, the slots, the totals
+ * (default tenant entry included, and the role whose numbers are in
+ * force) and the generation the board follows (and when it was loaded).
+ * The control lock is never taken while it is held.  A login's decision
+ * and its counter update are one EXCLUSIVE hold, which is what makes the
+ * quota exact under any burst.  Under it a login does O(1) work but for
+ * one walk of PostgreSQL's free PGPROC list when it is about to wait or to
+ * have its refusal held back (pacing: the walk stops at the slots the
+ * reserves need), when a seat is released or a waiter leaves its queue the
+ * walk of the tenants with waiters that finds whom to wake (O(tenants with
+ * waiters), then O(log) a seat handed, and it stops once PGOV_WAKE_MAX are
+ * chosen), and, once per promotion, the first login's switch of every
+ * tenant to the primary's numbers (O(tenants)).  No clock is read under
+ * it: every caller passes the time it read before taking the lock.  Two
+ * fields are read without the lock, as hints only, each decided again
+ * under it: the role (pgov_follow_role) and whether any tenant is above
+ * its cap (totals.ac_head, which the drain pass reads to skip the lock
+ * altogether when none is).  Publication, the views and the sampler copy
+ * arrays under it.
  *
  * The generation is written holding both the rules' lock and this one
  * (rules.h: rules first, then the board), so either is enough to read it;
  * a login classifies under the rules' lock, then decides under this one,
  * and starts again if the generation moved in between.
  *
- * The timing histogram and the wake-up and worker counters are atomics,
- * read and written without the lock.
+ * The timing histogram, the set-up ring and the wake-up counters are
+ * atomics, read and written without the lock.
  *
  * Nothing under this lock may ereport(ERROR), allocate or read a catalog:
  * the exit callback that gives a seat back needs it and runs during FATAL
@@ -71,15 +70,6 @@
 /* The set-up times of the last logins admitted without a wait (backend
  * start to admission), for the pool advice. */
 #define PGOV_SETUP_RING 1024
-
-/* What the worker found of pool_governor.database (pgov_db_state). */
-typedef enum PgovDbState
-{
-	PGOV_DB_QUERY = -1,			/* only ask */
-	PGOV_DB_UNKNOWN = 0,
-	PGOV_DB_READY,
-	PGOV_DB_MISSING
-} PgovDbState;
 
 /* A tenant's numbers as the sampler and the views copy them. */
 typedef struct PgovTenantCounts
@@ -155,17 +145,7 @@ extern void pgov_sync_sessions(bool adopt);
 extern void pgov_reconcile(void);
 extern void pgov_wake_waiters(void);
 extern TimestampTz pgov_turn_ends(void);
-extern bool pgov_set_problem(PgovProblemLevel level, const char *problem);
-extern const char *pgov_set_fit(const PgovConfig *cfg);
-extern void pgov_board_node_name(char *buf);
 extern void pgov_follow_role(void);
-extern uint64 pgov_load_begin(void);
-extern void pgov_load_end(uint64 ticket, bool ok, const char *problem);
-extern int	pgov_db_state(PgovDbState note);
-extern void pgov_worker_attach(void);
-extern void pgov_worker_detach(void);
-extern bool pgov_take_dirty(void);
-extern void pgov_worker_progress(bool tick, bool load);
 extern int	pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
 								 char (*names)[NAMEDATALEN], int *due_of,
 								 PgovDrainSession *sessions, int *nsessions);
@@ -173,14 +153,10 @@ extern int	pgov_sync_exemption(void);
 extern bool pgov_board_drain_mark(const PgovDrainSession *session,
 								  const PgovDrainDue *due);
 extern void pgov_board_count_drained(const PgovDrainDue *due, int n);
-extern void pgov_drain_idle(void);
 
 /* Anyone */
 extern uint64 pgov_generation(void);
-extern uint64 pgov_request_load(void);
-extern bool pgov_wait_load(uint64 ticket, int timeout_ms, bool *ok,
-						   char *problem, uint64 *generation);
-extern void pgov_wake_worker(void);
+extern int	pgov_board_role(void);
 extern bool pgov_reset_stats(const char *tenant);
 
 /* Copies for the views and the sampler */
@@ -198,7 +174,6 @@ extern void pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total);
 extern int	pgov_board_setup_times(int32 *out);
 extern void pgov_board_wakeups(uint64 *woken, uint64 *admitted,
 							   uint64 *requeued);
-extern void pgov_board_worker(int *pid, uint64 *ticks, uint64 *loads);
 extern const char *pgov_slot_state_name(PgovSlotState state);
 
 #endif							/* PGOV_BOARD_H */

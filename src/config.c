@@ -40,6 +40,7 @@
 #include "executor/spi.h"
 #include "libpq/auth.h"
 #include "postmaster/postmaster.h"
+#include "config.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -52,8 +53,10 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
+#include "control.h"
 #include "events.h"
-#include "pool_governor.h"
+#include "settings.h"
+#include "snapshot.h"
 
 PG_FUNCTION_INFO_V1(pgov_config_trigger);
 PG_FUNCTION_INFO_V1(pgov_reload);
@@ -860,6 +863,19 @@ refuse_load(uint64 ticket, const char *text)
 	pgov_load_end(ticket, false, text);
 }
 
+/*
+ * Records what is wrong with cfg's numbers in each role, for health, and
+ * logs the problem of the role in force once, when it changed.
+ */
+static void
+note_fit(const PgovConfig *cfg)
+{
+	int			role = pgov_numbers_role(pgov_board_role());
+
+	if (pgov_set_fit(cfg, role))
+		ereport(LOG, (errmsg("pool_governor: %s", cfg->problem[role])));
+}
+
 void
 pgov_load_config(void)
 {
@@ -869,7 +885,6 @@ pgov_load_config(void)
 	PgovConfig	cfg;
 	PgovProblem problem;
 	char		text[PGOV_PROBLEM_LEN];
-	const char *why;
 	char		node_name[NAMEDATALEN];
 	volatile bool ok = false;
 	volatile bool failed = false;
@@ -926,7 +941,7 @@ pgov_load_config(void)
 	last_warning[0] = '\0';
 
 	bytes = pgov_config_bytes(&cfg, &len);
-	pgov_board_node_name(node_name);
+	pgov_control_node_name(node_name);
 	if (published_bytes != NULL && len == published_len &&
 		memcmp(bytes, published_bytes, len) == 0 &&
 		strcmp(node_name, cfg.node_name) == 0)
@@ -934,16 +949,14 @@ pgov_load_config(void)
 		/* nothing changed: no new generation, but the problem may have */
 		pfree(bytes);
 		pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
-		if ((why = pgov_set_fit(&cfg)) != NULL)
-			ereport(LOG, (errmsg("pool_governor: %s", why)));
+		note_fit(&cfg);
 		pgov_load_end(ticket, true, NULL);
 		return;
 	}
 
 	generation = pgov_publish(&cfg);
 	pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
-	if ((why = pgov_set_fit(&cfg)) != NULL)
-		ereport(LOG, (errmsg("pool_governor: %s", why)));
+	note_fit(&cfg);
 	pgov_snapshot_write(&cfg, generation);
 	remember_published(bytes, len);
 	pfree(bytes);
@@ -981,7 +994,7 @@ pgov_unpublish(void)
 	}
 	generation = pgov_publish(&cfg);
 	pgov_set_problem(PGOV_PROBLEM_NONE, NULL);
-	(void) pgov_set_fit(&cfg);
+	note_fit(&cfg);
 	pgov_snapshot_remove();
 	remember_published(NULL, 0);
 	pfree(bytes);
@@ -1132,12 +1145,14 @@ pgov_reload(PG_FUNCTION_ARGS)
 				 errhint("Commit first: a committed change is applied without reload().")));
 
 	ticket = pgov_request_load();
-	if (!pgov_wait_load(ticket, PGOV_RELOAD_TIMEOUT_MS, &ok, problem, &generation))
+	if (!pgov_wait_load(ticket, PGOV_RELOAD_TIMEOUT_MS, &ok, problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("could not reload the configuration: the pool_governor worker did not answer within %d s",
 						PGOV_RELOAD_TIMEOUT_MS / 1000),
 				 errhint("pool_governor.health shows the worker's pid; the server log says why it is not running.")));
+	/* the worker publishes before it ends the load */
+	generation = pgov_generation();
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -17,7 +17,7 @@
 
 #include "compat.h"
 #include "configuration.h"
-#include "pool_governor.h"
+#include "settings.h"
 #include "seats.h"
 
 /* Governed seats as configured: the setting, or every max_connections slot

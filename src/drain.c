@@ -21,6 +21,7 @@
 
 #include <signal.h>
 
+#include "drain.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -32,7 +33,7 @@
 #include "compat.h"
 #include "events.h"
 #include "identity.h"
-#include "pool_governor.h"
+#include "settings.h"
 
 /* What a client backend is doing, by pid. */
 typedef struct Activity

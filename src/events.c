@@ -13,7 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "events.h"
-#include "pool_governor.h"
+#include "settings.h"
 
 typedef struct EventsShared
 {

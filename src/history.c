@@ -16,7 +16,7 @@
 #include "board.h"
 #include "compat.h"
 #include "history.h"
-#include "pool_governor.h"
+#include "settings.h"
 
 /*
  * A ring of history_size samples, taken by a tenant with traffic: a free

@@ -25,7 +25,7 @@
 
 #include "compat.h"
 #include "identity.h"
-#include "pool_governor.h"
+#include "settings.h"
 
 static int
 oid_cmp(const void *a, const void *b)

@@ -1,8 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * pool_governor.c
- *		Module load: settings, shared memory hooks, the authentication hook
- *		and the worker.
+ *		Module load: _PG_init, and the shared-memory hooks it installs.  It
+ *		asks settings.c to define the settings, shmem.c to size and attach
+ *		shared memory, admission.c to install the authentication hook and
+ *		worker.c to register the worker.  Nothing includes this file's
+ *		symbols: it has no header.
  *
  * pool_governor must be in shared_preload_libraries: it sizes shared memory
  * at server start, and every backend must run its authentication hook, so
@@ -14,91 +17,20 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "postmaster/postmaster.h"
 #include "storage/ipc.h"
-#include "utils/guc.h"
 
+#include "admission.h"
 #include "compat.h"
-#include "pool_governor.h"
+#include "settings.h"
+#include "shmem.h"
+#include "worker.h"
 
 PGOV_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Settings; see the README's table for what each is for. */
-int			pgov_mode = PGOV_MODE_ENFORCE;
-char	   *pgov_database = NULL;
-int			pgov_capacity_setting = -1;
-char	   *pgov_default_tenant = NULL;
-char	   *pgov_node_name = NULL;
-bool		pgov_exempt_superusers = true;
-int			pgov_max_tenants = 1024;
-int			pgov_max_rules = 4096;
-int			pgov_sample_interval_ms = 1000;
-int			pgov_health_window_s = 60;
-int			pgov_history_size = 3600;
-int			pgov_history_tenants = 64;
-int			pgov_event_log_size = 1024;
-int			pgov_refusal_pacing_ms = 1000;
-int			pgov_drain_test_pause_ms = 0;
-
-static const struct config_enum_entry mode_options[] = {
-	{"enforce", PGOV_MODE_ENFORCE, false},
-	{"monitor", PGOV_MODE_MONITOR, false},
-	{"off", PGOV_MODE_OFF, false},
-	{NULL, 0, false}
-};
-
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-const char *
-pgov_mode_name(int mode)
-{
-	const struct config_enum_entry *e;
-
-	for (e = mode_options; e->name; e++)
-		if (e->val == mode)
-			return e->name;
-	return "unknown";
-}
-
-/* A node's name: what node_limits.node matches, and not a role's. */
-static bool
-check_node_name(char **newval, void **extra, GucSource source)
-{
-	size_t		len = *newval ? strlen(*newval) : 0;
-
-	if (len >= NAMEDATALEN)
-	{
-		GUC_check_errdetail("A node name must be at most %d bytes long.",
-							NAMEDATALEN - 1);
-		return false;
-	}
-	if (len > 0 && (strcmp(*newval, "primary") == 0 || strcmp(*newval, "standby") == 0))
-	{
-		GUC_check_errdetail("\"%s\" names a role in pool_governor.node_limits, not a node.",
-							*newval);
-		GUC_check_errhint("Give the node its own name, such as its Patroni member name.");
-		return false;
-	}
-	return true;
-}
-
-/* A tenant name: what pool_governor.tenants.name accepts. */
-static bool
-check_default_tenant(char **newval, void **extra, GucSource source)
-{
-	size_t		len = *newval ? strlen(*newval) : 0;
-
-	if (len == 0 || len >= NAMEDATALEN)
-	{
-		GUC_check_errdetail("A tenant name must be 1 to %d bytes long.",
-							NAMEDATALEN - 1);
-		return false;
-	}
-	return true;
-}
 
 static void
 pgov_shmem_request_hook(void)
@@ -116,105 +48,6 @@ pgov_shmem_startup_hook(void)
 	pgov_shmem_startup();
 }
 
-static void
-define_settings(void)
-{
-	DefineCustomEnumVariable("pool_governor.mode",
-							 gettext_noop("What the governor does with a login that finds no seat."),
-							 gettext_noop("enforce refuses it (or makes it wait, where its tenant allows); "
-										  "monitor admits it and counts it in would_reject; "
-										  "off does nothing at all."),
-							 &pgov_mode, PGOV_MODE_ENFORCE, mode_options,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-
-	DefineCustomStringVariable("pool_governor.database",
-							   gettext_noop("Database that holds the governor's configuration tables."),
-							   gettext_noop("The worker connects to it; CREATE EXTENSION pool_governor is only allowed there."),
-							   &pgov_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.capacity",
-							gettext_noop("Connection seats shared by all tenants."),
-							gettext_noop("-1 means max_connections minus superuser_reserved_connections."),
-							&pgov_capacity_setting, -1, -1, MAX_BACKENDS,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-
-	DefineCustomStringVariable("pool_governor.default_tenant",
-							   gettext_noop("Tenant of the connections that no rule matches."),
-							   gettext_noop("When pool_governor.tenants has no such tenant, it exists with no cap and no reserved seats."),
-							   &pgov_default_tenant, "default",
-							   PGC_SIGHUP, 0, check_default_tenant, NULL, NULL);
-
-	DefineCustomStringVariable("pool_governor.node_name",
-							   gettext_noop("This node's name in pool_governor.node_limits."),
-							   gettext_noop("A tenant's numbers on this node come from the node_limits row with this name, else the row for the node's role (primary or standby), else pool_governor.tenants. Empty: the node has no name."),
-							   &pgov_node_name, "",
-							   PGC_SIGHUP, 0, check_node_name, NULL, NULL);
-
-	DefineCustomBoolVariable("pool_governor.exempt_superusers",
-							 gettext_noop("Superusers are counted apart and never refused."),
-							 NULL,
-							 &pgov_exempt_superusers, true,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.max_tenants",
-							gettext_noop("Most tenants the governor can hold, counting the default tenant."),
-							gettext_noop("Each costs about 200 bytes of shared memory."),
-							&pgov_max_tenants, 1024, 1, PGOV_MAX_TENANTS_LIMIT,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.max_rules",
-							gettext_noop("Most classification rules the governor can hold."),
-							gettext_noop("Each costs 256 bytes of shared memory."),
-							&pgov_max_rules, 4096, 1, PGOV_MAX_RULES_LIMIT,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.sample_interval",
-							gettext_noop("How often the worker reconciles seats and samples history."),
-							NULL,
-							&pgov_sample_interval_ms, 1000, 100, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.health_window",
-							gettext_noop("How far back health looks for refusals and waits."),
-							gettext_noop("A tenant is critical when more than 0.1% of its logins in this window were refused."),
-							&pgov_health_window_s, 60, 1, 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.history_size",
-							gettext_noop("History samples kept per tenant."),
-							gettext_noop("Shared memory grows with history_size times history_tenants."),
-							&pgov_history_size, 3600, 0, 1000000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.history_tenants",
-							gettext_noop("Tenants whose history is kept at once."),
-							gettext_noop("A tenant with sessions or logins takes a history ring; the ring of the tenant idle the longest goes to it when none is free."),
-							&pgov_history_tenants, 64, 0, PGOV_MAX_TENANTS_LIMIT,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.event_log_size",
-							gettext_noop("Admission events kept in pool_governor.events."),
-							NULL,
-							&pgov_event_log_size, 1024, 0, 1000000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.refusal_pacing",
-							gettext_noop("Longest time a refusal is held back while a tenant's logins keep being refused."),
-							gettext_noop("A client that reconnects at once when refused gets its next refusal later, as long as the refusals have kept coming, up to this; each held refusal keeps its backend slot meanwhile, only while the slots the reserves need stay free. 0 answers every refusal at once."),
-							&pgov_refusal_pacing_ms, 1000, 0, 10000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pool_governor.drain_test_pause",
-							gettext_noop("For tests only: how long the drain pass waits between choosing the sessions it ends and ending them."),
-							gettext_noop("Lets a test change a session's state in between. 0, the default, never waits."),
-							&pgov_drain_test_pause_ms, 0, 0, 60 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
-							NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("pool_governor");
-}
-
 void
 _PG_init(void)
 {
@@ -224,7 +57,7 @@ _PG_init(void)
 				 errmsg("pool_governor must be loaded via shared_preload_libraries"),
 				 errhint("Add pool_governor to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	define_settings();
+	pgov_define_settings();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgov_shmem_request_hook;

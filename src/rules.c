@@ -11,7 +11,7 @@
 
 #include "storage/shmem.h"
 
-#include "pool_governor.h"
+#include "settings.h"
 #include "rules.h"
 
 typedef struct RulesShared

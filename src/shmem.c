@@ -9,13 +9,15 @@
  * Each owner sizes its region and attaches to it (creating it the first
  * time); nothing else touches a region or takes its lock:
  *
- *		board	board.c		tenants, slots, totals, tickets, counters
+ *		board	board.c		tenants, slots, totals, login counters
+ *		control	control.c	the worker's handshake, reload() tickets, the
+ *							commit flag, problems, the worker's progress
  *		rules	rules.c		published rules and their index
  *		events	events.c	the event ring
  *		history	history.c	the history rings
  *
  * Locks are taken in this order when two are held: rules, then board.  The
- * event and history locks are never taken holding another.
+ * control, event and history locks are never taken holding another.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +28,12 @@
 #include "storage/shmem.h"
 
 #include "board.h"
+#include "control.h"
 #include "events.h"
 #include "history.h"
-#include "pool_governor.h"
+#include "settings.h"
 #include "rules.h"
+#include "shmem.h"
 
 typedef struct PgovRegion
 {
@@ -40,6 +44,7 @@ typedef struct PgovRegion
 
 static const PgovRegion regions[] = {
 	{"board", pgov_board_shmem_size, pgov_board_attach},
+	{"control", pgov_control_shmem_size, pgov_control_attach},
 	{"rules", pgov_rules_shmem_size, pgov_rules_attach},
 	{"events", pgov_events_shmem_size, pgov_events_attach},
 	{"history", pgov_history_shmem_size, pgov_history_attach},

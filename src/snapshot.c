@@ -22,8 +22,9 @@
 
 #include "storage/fd.h"
 
-#include "pool_governor.h"
+#include "settings.h"
 #include "snapformat.h"
+#include "snapshot.h"
 
 #define PGOV_SNAPSHOT_FILE	"pool_governor.snapshot"
 #define PGOV_SNAPSHOT_TMP	"pool_governor.snapshot.tmp"

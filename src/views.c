@@ -21,6 +21,7 @@
 
 #include "access/htup_details.h"
 #include "access/xlog.h"
+#include "control.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -33,7 +34,7 @@
 #include "compat.h"
 #include "events.h"
 #include "history.h"
-#include "pool_governor.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
 PG_FUNCTION_INFO_V1(pgov_share_1_4);
@@ -344,7 +345,7 @@ pgov_worker_1_3(PG_FUNCTION_ARGS)
 	require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	pgov_board_worker(&pid, &ticks, &loads);
+	pgov_worker_counts(&pid, &ticks, &loads);
 	nulls[0] = (pid == 0);
 	v[0] = Int32GetDatum(pid);
 	v[1] = Int64GetDatum((int64) ticks);

@@ -34,6 +34,9 @@
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "config.h"
+#include "control.h"
+#include "drain.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -53,7 +56,8 @@
 #include "compat.h"
 #include "board.h"
 #include "history.h"
-#include "pool_governor.h"
+#include "settings.h"
+#include "worker.h"
 
 /* How often the tables are re-read even when no commit asked for it. */
 #define PGOV_CONFIG_RECHECK_MS	5000
@@ -103,7 +107,7 @@ static void
 forget_database(int code, Datum arg)
 {
 	if (!connected)
-		pgov_db_state(PGOV_DB_UNKNOWN);
+		pgov_db_note(PGOV_DB_UNKNOWN);
 }
 
 /*
@@ -176,13 +180,13 @@ check_database(void)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	if (database_ready())
 	{
-		if (pgov_db_state(PGOV_DB_READY) > 0)
+		if (pgov_db_note(PGOV_DB_READY) > 0)
 			ereport(LOG,
 					(errmsg("pool_governor: database \"%s\" is available again; the worker connects to it",
 							pgov_database)));
 		proc_exit(1);
 	}
-	misses = pgov_db_state(PGOV_DB_MISSING);
+	misses = pgov_db_note(PGOV_DB_MISSING);
 	if (misses == 1)
 		ereport(WARNING,
 				(errmsg("pool_governor cannot load its configuration: database \"%s\" does not exist or does not accept connections",
@@ -274,7 +278,7 @@ pgov_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	if (pgov_db_state(PGOV_DB_QUERY) != PGOV_DB_READY)
+	if (pgov_db_state() != PGOV_DB_READY)
 		check_database();
 	before_shmem_exit(forget_database, (Datum) 0);
 	BackgroundWorkerInitializeConnection(pgov_database, NULL, 0);
@@ -309,7 +313,7 @@ pgov_worker_main(Datum arg)
 		}
 
 		old = MemoryContextSwitchTo(pass_cxt);
-		asked = pgov_take_dirty();
+		asked = pgov_load_wanted();
 		now = GetCurrentTimestamp();
 		if (asked || now >= next_recheck)
 		{
