@@ -1,4 +1,4 @@
-# What differs between the PostgreSQL versions (README, "Versions"):
+# What differs between the PostgreSQL versions (docs/operations.md, "Versions"):
 # capacity and exemption with 16's reserved_connections and
 # pg_use_reserved_connections, the PoolGovernorSeat wait event (17+), and the
 # module's name and version in its magic block (18+).

@@ -236,7 +236,7 @@ m_shared_held(int m)
 	return h > 0 ? h : 0;
 }
 
-/* Fair share, as the README says it: lowest shared seats held per weight,
+/* Fair share, as docs/admission.md says it: lowest shared seats held per weight,
  * then the oldest login (then the lower slot). */
 static bool
 m_first(int ma, int ha, int sa, int mb, int hb, int sb)
@@ -1373,7 +1373,7 @@ test_pacing(void)
 }
 
 /*
- * Fair share, the README's example: capacity 20, no reserves, h holds all
+ * Fair share, docs/admission.md's example: capacity 20, no reserves, h holds all
  * 20; a (weight wa) queues na logins, then b (weight wb) nb.  h's sessions
  * leave one at a time; after each, the woken waiters decide.  Returns the
  * order in which the seats went ("abab..."); each release must wake
@@ -1494,7 +1494,7 @@ test_fair_share(void)
 	printf("fair share: weights 2:1 -> %s\n", order);
 	CHECK(strcmp(order, "abaabaaba") == 0);
 	CHECK(a == 6);
-	/* the README's founding case: reporting (a, weight 1, queued first)
+	/* the founding case: reporting (a, weight 1, queued first)
 	 * and shop (b, weight 3): 12 seats go r s s s r s s s r s s s */
 	fair_round(1, 15, 3, 15, 12, order);
 	CHECK(strcmp(order, "abbbabbbabbb") == 0);
