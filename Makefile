@@ -16,11 +16,15 @@ OBJS = \
 	src/history.o \
 	src/identity.o \
 	src/policy.o \
+	src/problems.o \
 	src/rules.o \
+	src/publish.o \
 	src/seats.o \
+	src/share.o \
 	src/shmem.o \
 	src/snapformat.o \
 	src/snapshot.o \
+	src/status.o \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor
@@ -66,10 +70,10 @@ test/unit/test_policy: $(UNIT_SRC) src/policy.h test/unit/check.h
 test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(UNIT_SRC)
 # The seat state machine against its reference model.
-SEATS_SRC = test/unit/test_seats.c src/seats.c src/policy.c
-test/unit/test_seats: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
+SEATS_SRC = test/unit/test_seats.c src/seats.c src/share.c src/publish.c src/policy.c
+test/unit/test_seats: $(SEATS_SRC) src/seats.h src/share.h src/publish.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(SEATS_SRC)
-test/unit/test_seats_asan: $(SEATS_SRC) src/seats.h src/policy.h test/unit/check.h
+test/unit/test_seats_asan: $(SEATS_SRC) src/seats.h src/share.h src/publish.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SEATS_SRC)
 
 # The snapshot file's checker, fed every truncation and corruption.
@@ -103,14 +107,14 @@ bench/test_loadgen: bench/test_loadgen.c bench/loadgen_lib.c bench/loadgen_lib.h
 
 # A retry storm against one tenant and another tenant's logins meanwhile
 # (bench/retry_storm).
-bench/storm: bench/storm.c
+bench/storm: bench/storm.c bench/loadgen_lib.c bench/loadgen_lib.h
 	$(CC) $(LOADGEN_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ \
-		bench/storm.c -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
+		bench/storm.c bench/loadgen_lib.c -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread -lm
 
 # One fair hand-off in the seat machine, timed (bench/handoff_cost).
-bench/handoff: bench/handoff.c src/seats.c src/policy.c src/seats.h src/policy.h
+bench/handoff: bench/handoff.c src/seats.c src/share.c src/publish.c src/policy.c src/seats.h src/share.h src/publish.h src/policy.h
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-stringop-truncation \
-		-Isrc -o $@ bench/handoff.c src/seats.c src/policy.c
+		-Isrc -o $@ bench/handoff.c src/seats.c src/share.c src/publish.c src/policy.c
 
 ifeq ($(PGOV_TOOLS),yes)
 all: bench/loadgen

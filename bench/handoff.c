@@ -30,6 +30,8 @@
 #include <time.h>
 
 #include "seats.h"
+#include "publish.h"
+#include "share.h"
 
 #define CAPACITY 100
 
@@ -135,7 +137,7 @@ main(int argc, char **argv)
 	defs[ntenants].max_connections = PGOV_NO_CAP;
 	defs[ntenants].weight = 1;
 	pgov_board_init(&b);
-	if (!pgov_board_publish(&b, defs, ntenants + 1, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t, map))
+	if (!pgov_seat_publish(&b, defs, ntenants + 1, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t, map))
 		return 1;
 	h = map[ntenants];
 	for (i = 0; i < CAPACITY; i++)

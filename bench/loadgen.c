@@ -66,26 +66,6 @@ typedef struct App
 
 static double t0;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_until(double t)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t) t;
-	ts.tv_nsec = (long) ((t - (double) ts.tv_sec) * 1e9);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
 /* A blocking connect whose error text carries the SQLSTATE. */
 static PGconn *
 connect_verbose(const char *conninfo, LgError *err, char *msg, size_t msglen)
@@ -134,7 +114,7 @@ record(App *a, double arrival, LgError err, const char *msg)
 			a->latcap = a->latcap ? a->latcap * 2 : 1024;
 			a->latency = realloc(a->latency, a->latcap * sizeof(double));
 		}
-		a->latency[a->nlat++] = (now_s() - arrival) * 1000.0;
+		a->latency[a->nlat++] = (lg_now_s() - arrival) * 1000.0;
 		a->ok++;
 	}
 	else
@@ -186,7 +166,7 @@ pool_acquire(App *a, double deadline, LgError *err, char *msg, size_t msglen)
 			pthread_mutex_unlock(&a->mu);
 			return conn;
 		}
-		if (now_s() >= deadline)
+		if (lg_now_s() >= deadline)
 		{
 			pthread_mutex_unlock(&a->mu);
 			*err = LG_ERR_POOL_TIMEOUT;
@@ -199,7 +179,7 @@ pool_acquire(App *a, double deadline, LgError *err, char *msg, size_t msglen)
 			double		d;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			d = ts.tv_sec + ts.tv_nsec / 1e9 + (deadline - now_s());
+			d = ts.tv_sec + ts.tv_nsec / 1e9 + (deadline - lg_now_s());
 			ts.tv_sec = (time_t) d;
 			ts.tv_nsec = (long) ((d - (double) ts.tv_sec) * 1e9);
 			pthread_cond_timedwait(&a->released, &a->mu, &ts);
@@ -350,7 +330,7 @@ dispatcher(void *arg)
 			continue;
 		}
 		t = next;
-		sleep_until(t0 + t);
+		lg_sleep_until(t0 + t);
 		pthread_mutex_lock(&a->qmu);
 		if (a->qtail - a->qhead == a->qcap)
 		{
@@ -366,7 +346,7 @@ dispatcher(void *arg)
 			a->qtail = n;
 			a->qcap *= 2;
 		}
-		a->queue[a->qtail++ % a->qcap] = now_s();
+		a->queue[a->qtail++ % a->qcap] = lg_now_s();
 		pthread_cond_signal(&a->qcv);
 		pthread_mutex_unlock(&a->qmu);
 	}
@@ -549,7 +529,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	t0 = now_s();
+	t0 = lg_now_s();
 	for (i = 0; i < cfg.napps; i++)
 	{
 		for (j = 0; j < WORKERS_PER_APP; j++)

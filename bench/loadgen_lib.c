@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <time.h>
 
 const char *
 lg_usage(void)
@@ -452,4 +454,26 @@ lg_error_name(LgError e)
 			return "other";
 	}
 	return "?";
+}
+
+/* Monotonic seconds. */
+double
+lg_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sleeps until monotonic time t (lg_now_s's clock). */
+void
+lg_sleep_until(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t) t;
+	ts.tv_nsec = (long) ((t - (double) ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }

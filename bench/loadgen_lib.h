@@ -86,6 +86,10 @@ extern double lg_segment_end(const LgApp *app, double scale, double t);
 extern double lg_percentile(const double *sorted, size_t n, double p);
 extern void lg_sort(double *values, size_t n);
 
+/* Monotonic time, in seconds, and a sleep until such a time. */
+extern double lg_now_s(void);
+extern void lg_sleep_until(double t);
+
 /* SQLSTATE from a libpq verbose error text ("FATAL:  53300: ..."), or "". */
 extern void lg_sqlstate_from_message(const char *msg, char out[6]);
 extern LgError lg_classify_connect_error(const char *sqlstate);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "libpq-fe.h"
+#include "loadgen_lib.h"
 
 #define PROBE_EVERY_MS 20
 #define MAX_PROBES 100000
@@ -39,31 +40,10 @@ static double probe_ms[MAX_PROBES];
 static int	nprobes;
 static int	probe_failed;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(double ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t) (ms / 1000);
-	ts.tv_nsec = (long) ((ms - ts.tv_sec * 1000.0) * 1e6);
-	nanosleep(&ts, NULL);
-}
-
 static void *
 stormer(void *arg)
 {
-	while (now_s() < end_at)
+	while (lg_now_s() < end_at)
 	{
 		PGconn	   *c = PQconnectdb(storm_conninfo);
 
@@ -83,13 +63,13 @@ stormer(void *arg)
 static void *
 probe(void *arg)
 {
-	double		next = now_s();
+	double		next = lg_now_s();
 
-	while (now_s() < end_at && nprobes < MAX_PROBES)
+	while (lg_now_s() < end_at && nprobes < MAX_PROBES)
 	{
-		double		t0 = now_s();
+		double		t0 = lg_now_s();
 		PGconn	   *c = PQconnectdb(probe_conninfo);
-		double		ms = (now_s() - t0) * 1000;
+		double		ms = (lg_now_s() - t0) * 1000;
 
 		if (PQstatus(c) == CONNECTION_OK)
 			probe_ms[nprobes++] = ms;
@@ -101,31 +81,9 @@ probe(void *arg)
 		}
 		PQfinish(c);
 		next += PROBE_EVERY_MS / 1000.0;
-		sleep_ms((next - now_s()) * 1000);
+		lg_sleep_until(next);
 	}
 	return arg;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-percentile(double p)
-{
-	int			k;
-
-	if (nprobes == 0)
-		return 0;
-	k = (int) (p * nprobes);
-	if (k >= nprobes)
-		k = nprobes - 1;
-	return probe_ms[k];
 }
 
 int
@@ -152,7 +110,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	threads = calloc(n > 0 ? n : 1, sizeof(pthread_t));
-	start = now_s();
+	start = lg_now_s();
 	end_at = start + seconds;
 	for (int i = 0; i < n; i++)
 		pthread_create(&threads[i], NULL, stormer, NULL);
@@ -160,10 +118,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		pthread_join(threads[i], NULL);
 	pthread_join(prober, NULL);
-	seconds = now_s() - start;
-	qsort(probe_ms, nprobes, sizeof(double), cmp_double);
+	seconds = lg_now_s() - start;
+	lg_sort(probe_ms, nprobes);
 	printf("refused_per_s=%.0f admitted=%ld other=%ld probe_p50_ms=%.2f probe_p99_ms=%.2f probe_max_ms=%.2f probes=%d probe_failed=%d\n",
-		   refused / seconds, admitted, other, percentile(0.50), percentile(0.99),
+		   refused / seconds, admitted, other, lg_percentile(probe_ms, nprobes, 50), lg_percentile(probe_ms, nprobes, 99),
 		   nprobes ? probe_ms[nprobes - 1] : 0.0, nprobes, probe_failed);
 	free(threads);
 	return 0;

@@ -27,7 +27,6 @@
 #include "libpq/auth.h"
 #include "libpq/libpq.h"
 #include "libpq/libpq-be.h"
-#include "admission.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "pgstat.h"
@@ -38,11 +37,12 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "admission.h"
 #include "board.h"
 #include "compat.h"
 #include "identity.h"
-#include "settings.h"
 #include "rules.h"
+#include "settings.h"
 
 /* How often a waiter also asks whether its client is still there (its
  * socket wakes it when the client closes: this is a second line). */

@@ -32,7 +32,9 @@
 #include "control.h"
 #include "events.h"
 #include "identity.h"
+#include "publish.h"
 #include "settings.h"
+#include "share.h"
 #include "snapshot.h"
 
 StaticAssertDecl(PGOV_NAME_LEN == NAMEDATALEN,
@@ -163,7 +165,7 @@ publish_locked(const PgovPrepared *pp, const PgovPlan *plan, int *map,
 {
 	const PgovConfig *cfg = pp->cfg;
 
-	if (!pgov_board_publish(&board, cfg->tenants, cfg->ntenants,
+	if (!pgov_seat_publish(&board, cfg->tenants, cfg->ntenants,
 							cfg->numbers[0] ? cfg->numbers : NULL, role,
 							cfg->default_tenant, plan, generation, now, map))
 		elog(PANIC, "pool_governor: a validated configuration did not fit");

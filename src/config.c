@@ -16,8 +16,8 @@
  *   looked up by name, so nothing planted in a schema on the search_path can
  *   run, and the worker's session runs with search_path = pg_catalog,
  *   pg_temp besides.
- * - Both tables are read under one snapshot: a load never sees half of a
- *   transaction.
+ * - The tables (tenants, rules, node_limits) are read under one snapshot:
+ *   a load never sees half of a transaction.
  * - Writers serialize on an ExclusiveLock on the extension's own object
  *   (pg_extension row), taken by the statement trigger and held to commit.
  *   Only ALTER/DROP EXTENSION take locks on that object, which needs
@@ -40,7 +40,6 @@
 #include "executor/spi.h"
 #include "libpq/auth.h"
 #include "postmaster/postmaster.h"
-#include "config.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -53,8 +52,10 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
+#include "config.h"
 #include "control.h"
 #include "events.h"
+#include "problems.h"
 #include "settings.h"
 #include "snapshot.h"
 
@@ -63,15 +64,6 @@ PG_FUNCTION_INFO_V1(pgov_reload);
 
 /* How long reload() waits for the worker. */
 #define PGOV_RELOAD_TIMEOUT_MS	30000
-
-/* A problem put into words, once, for ereport and for the event log alike. */
-typedef struct PgovProblemText
-{
-	int			sqlstate;
-	char		msg[256];
-	char		detail[256];
-	char		hint[256];
-} PgovProblemText;
 
 /* A column the reader expects: its name and type. */
 typedef struct ColumnSpec
@@ -117,264 +109,6 @@ static const ColumnSpec node_limit_columns[] = {
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
 
-static void
-problem_text(const PgovProblem *p, PgovProblemText *out)
-{
-	long long	value = (long long) p->value;
-	long long	limit = (long long) p->limit;
-	long long	rule = (long long) p->rule_id;
-
-	memset(out, 0, sizeof(*out));
-	out->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	switch (p->code)
-	{
-		case PGOV_OK:
-			break;
-		case PGOV_BAD_TENANT_NAME:
-			snprintf(out->msg, sizeof(out->msg), "invalid tenant name \"%s\"", p->text);
-			snprintf(out->detail, sizeof(out->detail),
-					 "A tenant name must be 1 to %d bytes long.", NAMEDATALEN - 1);
-			break;
-		case PGOV_NEGATIVE_VALUE:
-			snprintf(out->msg, sizeof(out->msg),
-					 "%s of tenant \"%s\" must not be negative", p->field, p->tenant);
-			if (p->text[0] != '\0')
-				snprintf(out->detail, sizeof(out->detail),
-						 "The value given is %s.", p->text);
-			else if (strcmp(p->field, "wait_timeout") == 0 ||
-					 strcmp(p->field, "drain_grace") == 0)
-				snprintf(out->detail, sizeof(out->detail),
-						 "The value given is %lld ms.", value);
-			else
-				snprintf(out->detail, sizeof(out->detail),
-						 "The value given is %lld.", value);
-			break;
-		case PGOV_RESERVED_ABOVE_CAP:
-			snprintf(out->msg, sizeof(out->msg),
-					 "reserved_connections of tenant \"%s\" exceeds its max_connections",
-					 p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "reserved_connections is %lld but max_connections is %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Lower reserved_connections or raise max_connections.");
-			break;
-		case PGOV_RESERVED_ABOVE_CAPACITY:
-			snprintf(out->msg, sizeof(out->msg),
-					 "reserved connections of all tenants exceed the governed capacity");
-			snprintf(out->detail, sizeof(out->detail),
-					 "The tenants reserve %lld seats in all, but the capacity is %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Lower some tenant's reserved_connections, or raise pool_governor.capacity or max_connections.");
-			break;
-		case PGOV_TOO_MANY_TENANTS:
-			out->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
-			snprintf(out->msg, sizeof(out->msg), "too many tenants");
-			snprintf(out->detail, sizeof(out->detail),
-					 "%lld tenants would be in use (counting the default tenant), but pool_governor.max_tenants is %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Raise pool_governor.max_tenants; changing it requires a server restart.");
-			break;
-		case PGOV_TOO_MANY_RULES:
-			out->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
-			snprintf(out->msg, sizeof(out->msg), "too many rules");
-			snprintf(out->detail, sizeof(out->detail),
-					 "%lld rules are configured, but pool_governor.max_rules is %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Raise pool_governor.max_rules; changing it requires a server restart.");
-			break;
-		case PGOV_UNKNOWN_TENANT:
-			out->sqlstate = ERRCODE_FOREIGN_KEY_VIOLATION;
-			snprintf(out->msg, sizeof(out->msg),
-					 "tenant \"%s\" does not exist", p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "Rule %lld places logins in it.", rule);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Add the tenant to pool_governor.tenants first.");
-			break;
-		case PGOV_BAD_ROLE:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid role_name \"%s\" in rule %lld", p->text, rule);
-			snprintf(out->detail, sizeof(out->detail),
-					 "role_name is a role name or \"+\" and a group name, 1 to %d bytes long; NULL matches any role.",
-					 NAMEDATALEN - 1);
-			break;
-		case PGOV_BAD_DATABASE:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid database_name \"%s\" in rule %lld", p->text, rule);
-			snprintf(out->detail, sizeof(out->detail),
-					 "database_name is 1 to %d bytes long; NULL matches any database.",
-					 NAMEDATALEN - 1);
-			break;
-		case PGOV_BAD_GLOB:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid application_name pattern \"%s\" in rule %lld", p->text, rule);
-			snprintf(out->detail, sizeof(out->detail),
-					 "A pattern is at most %d bytes; \"*\" matches any run of characters, \"?\" any one, and \"\\\" makes the next character literal, so it cannot end a pattern.",
-					 NAMEDATALEN - 1);
-			break;
-		case PGOV_NON_ASCII_GLOB:
-			snprintf(out->msg, sizeof(out->msg),
-					 "application_name pattern \"%s\" in rule %lld can never match", p->text, rule);
-			snprintf(out->detail, sizeof(out->detail),
-					 "PostgreSQL replaces every non-ASCII byte of a client's application_name with \"?\".");
-			snprintf(out->hint, sizeof(out->hint),
-					 "Use \"?\" where the pattern has a non-ASCII character.");
-			break;
-		case PGOV_BAD_CIDR:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid client_addr \"%s\" in rule %lld", p->text, rule);
-			break;
-		case PGOV_WAIT_TOO_LONG:
-			snprintf(out->msg, sizeof(out->msg),
-					 "wait_timeout of tenant \"%s\" exceeds authentication_timeout", p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "wait_timeout is %lld ms, but a login must be decided within authentication_timeout (%lld ms).",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Lower wait_timeout, or raise authentication_timeout.");
-			break;
-		case PGOV_WAIT_TOO_SHORT:
-			snprintf(out->msg, sizeof(out->msg),
-					 "wait_timeout of tenant \"%s\" is shorter than 1 ms", p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "Waits are counted in milliseconds: a shorter wait_timeout would mean that no login waits.");
-			snprintf(out->hint, sizeof(out->hint),
-					 "Set wait_timeout to 0 for no wait, or to 1 ms or more.");
-			break;
-		case PGOV_BAD_WEIGHT:
-			snprintf(out->msg, sizeof(out->msg),
-					 "weight of tenant \"%s\" must be between %d and %d",
-					 p->tenant, PGOV_WEIGHT_MIN, PGOV_WEIGHT_MAX);
-			snprintf(out->detail, sizeof(out->detail),
-					 "The value given is %lld.", value);
-			snprintf(out->hint, sizeof(out->hint),
-					 "When tenants wait for shared seats, each gets them in proportion to its weight.");
-			break;
-		case PGOV_GRACE_TOO_LONG:
-			snprintf(out->msg, sizeof(out->msg),
-					 "drain_grace of tenant \"%s\" exceeds 7 days", p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "drain_grace is %lld ms; at most %lld ms (7 days) is accepted.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Give a shorter drain_grace, or drain 'natural', which never ends a session.");
-			break;
-		case PGOV_BAD_REFUSAL:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid refusal_sqlstate \"%s\" for tenant \"%s\"", p->text, p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "refusal_sqlstate is '53300' (too_many_connections, the default) or '57P03' (cannot_connect_now, which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry).");
-			break;
-		case PGOV_BAD_DRAIN:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid drain \"%s\" for tenant \"%s\"", p->text, p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "drain is 'natural' (sessions above the cap end when their clients disconnect) or 'idle' (the worker ends idle ones above the cap after drain_grace).");
-			break;
-		case PGOV_BAD_NODE_NAME:
-			snprintf(out->msg, sizeof(out->msg),
-					 "invalid node \"%s\" in pool_governor.node_limits for tenant \"%s\"",
-					 p->text, p->tenant);
-			snprintf(out->detail, sizeof(out->detail),
-					 "node is 'primary', 'standby' or a node's pool_governor.node_name, 1 to %d bytes long.",
-					 NAMEDATALEN - 1);
-			break;
-		case PGOV_NODE_NEGATIVE_VALUE:
-			snprintf(out->msg, sizeof(out->msg),
-					 "%s of tenant \"%s\" on node \"%s\" must not be negative",
-					 p->field, p->tenant, p->text);
-			snprintf(out->detail, sizeof(out->detail),
-					 "The value given in pool_governor.node_limits is %lld.", value);
-			break;
-		case PGOV_NODE_RESERVED_ABOVE_CAP:
-			snprintf(out->msg, sizeof(out->msg),
-					 "reserved_connections of tenant \"%s\" on node \"%s\" exceeds its max_connections there",
-					 p->tenant, p->text);
-			snprintf(out->detail, sizeof(out->detail),
-					 "The node_limits row reserves %lld but caps the tenant at %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Lower reserved_connections or raise max_connections in the row.");
-			break;
-		case PGOV_NODE_RESERVED_ABOVE_CAPACITY:
-			snprintf(out->msg, sizeof(out->msg),
-					 "reserved connections of all tenants exceed the governed capacity of this node as %s",
-					 p->text);
-			snprintf(out->detail, sizeof(out->detail),
-					 "With pool_governor.node_limits applied, the tenants reserve %lld seats in all on this node, but its capacity is %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Lower some reserved_connections (in pool_governor.tenants or node_limits), or raise pool_governor.capacity or max_connections.");
-			break;
-		case PGOV_TOO_MANY_NODE_LIMITS:
-			out->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
-			snprintf(out->msg, sizeof(out->msg), "too many rows in pool_governor.node_limits");
-			snprintf(out->detail, sizeof(out->detail),
-					 "The table has %lld rows; the governor holds at most %lld.",
-					 value, limit);
-			snprintf(out->hint, sizeof(out->hint),
-					 "Give the nodes that share numbers one row by role ('primary' or 'standby') instead of one each.");
-			break;
-		case PGOV_MISSING_VALUE:
-			out->sqlstate = ERRCODE_NOT_NULL_VIOLATION;
-			if (p->tenant[0])
-				snprintf(out->msg, sizeof(out->msg),
-						 "%s of tenant \"%s\" is null", p->field, p->tenant);
-			else
-				snprintf(out->msg, sizeof(out->msg),
-						 "%s of a row of pool_governor.%s is null", p->field, p->text);
-			snprintf(out->hint, sizeof(out->hint),
-					 "The table was altered; restore the column's NOT NULL constraint and give it a value.");
-			break;
-		case PGOV_BAD_COLUMN:
-			out->sqlstate = ERRCODE_DATATYPE_MISMATCH;
-			snprintf(out->msg, sizeof(out->msg), "%s", p->text);
-			snprintf(out->hint, sizeof(out->hint),
-					 "pool_governor reads only the table as its install script made it; restore the column.");
-			break;
-	}
-}
-
-static void
-report_problem(int elevel, const PgovProblem *problem)
-{
-	PgovProblemText t;
-
-	problem_text(problem, &t);
-	ereport(elevel,
-			(errcode(t.sqlstate),
-			 errmsg_internal("%s", t.msg),
-			 t.detail[0] ? errdetail_internal("%s", t.detail) : 0,
-			 t.hint[0] ? errhint("%s", t.hint) : 0));
-}
-
-static void
-format_problem(const PgovProblem *problem, char *buf, size_t len)
-{
-	PgovProblemText t;
-
-	problem_text(problem, &t);
-	snprintf(buf, len, "%s%s%s", t.msg, t.detail[0] ? ": " : "", t.detail);
-}
-
-static bool
-set_problem(PgovProblem *p, PgovProblemCode code, const char *tenant,
-			const char *field, const char *text)
-{
-	memset(p, 0, sizeof(*p));
-	p->code = code;
-	if (tenant)
-		strlcpy(p->tenant, tenant, sizeof(p->tenant));
-	p->field = field;
-	if (text)
-		strlcpy(p->text, text, sizeof(p->text));
-	return false;
-}
-
 /* Are the columns what the install script made?  Else a problem. */
 static bool
 check_columns(TupleDesc desc, const char *table, const ColumnSpec *spec,
@@ -394,7 +128,7 @@ check_columns(TupleDesc desc, const char *table, const ColumnSpec *spec,
 					 "column \"%s\" of pool_governor.%s has type %s, expected %s",
 					 spec[i].name, table, format_type_be(type),
 					 format_type_be(spec[i].type));
-			return set_problem(p, PGOV_BAD_COLUMN, NULL, spec[i].name, text);
+			return pgov_problem(p, PGOV_BAD_COLUMN, NULL, spec[i].name, text);
 		}
 	}
 	return true;
@@ -448,7 +182,7 @@ negative_interval(PgovProblem *p, const char *tenant, const char *field,
 		snprintf(text, sizeof(text), "%.3f ms",
 				 (((double) iv->month * DAYS_PER_MONTH + iv->day) *
 				  (double) USECS_PER_DAY + (double) iv->time) / 1000.0);
-	set_problem(p, PGOV_NEGATIVE_VALUE, tenant, field, text[0] ? text : NULL);
+	pgov_problem(p, PGOV_NEGATIVE_VALUE, tenant, field, text[0] ? text : NULL);
 	p->value = ms;
 	return false;
 }
@@ -542,18 +276,18 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		char	   *tenant = SPI_getvalue(tup, desc, 2);
 
 		if (node == NULL)
-			return set_problem(p, PGOV_MISSING_VALUE, NULL, "node", "node_limits");
+			return pgov_problem(p, PGOV_MISSING_VALUE, NULL, "node", "node_limits");
 		if (tenant == NULL)
-			return set_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "node_limits");
+			return pgov_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "node_limits");
 		l->tenant = pgov_find_tenant(cfg->tenants, cfg->ntenants, tenant);
 		if (l->tenant < 0)
 		{
-			set_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
+			pgov_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
 			return false;
 		}
 		if (strlen(node) == 0 || strlen(node) >= NAMEDATALEN)
 		{
-			set_problem(p, PGOV_BAD_NODE_NAME, tenant, "node", node);
+			pgov_problem(p, PGOV_BAD_NODE_NAME, tenant, "node", node);
 			return false;
 		}
 		strlcpy(l->node, node, NAMEDATALEN);
@@ -561,13 +295,13 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			l->max_connections = PGOV_NO_CAP;
 		else if (l->max_connections < 0)
 		{
-			set_problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, "max_connections", node);
+			pgov_problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, "max_connections", node);
 			p->value = l->max_connections;
 			return false;
 		}
 		if (!get_int4(tup, desc, 4, &l->reserved_connections))
 		{
-			set_problem(p, PGOV_MISSING_VALUE, NULL, "reserved_connections", "node_limits");
+			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "reserved_connections", "node_limits");
 			return false;
 		}
 	}
@@ -579,8 +313,8 @@ static const char *rules_query =
 "FROM pool_governor.rules";
 
 /*
- * Reads both tables, under the caller's active snapshot, into cfg (allocated
- * in the caller's memory context).  Caller is connected to SPI.  Returns
+ * Reads the tables (tenants, rules, node_limits), under the caller's active
+ * snapshot, into cfg (allocated in the caller's memory context).  Caller is connected to SPI.  Returns
  * false with *p filled when a value cannot be used.
  */
 static bool
@@ -618,31 +352,31 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		Datum		d;
 
 		if (name == NULL)
-			return set_problem(p, PGOV_MISSING_VALUE, NULL, "name", "tenants");
+			return pgov_problem(p, PGOV_MISSING_VALUE, NULL, "name", "tenants");
 		if (strlen(name) == 0 || strlen(name) >= NAMEDATALEN)
-			return set_problem(p, PGOV_BAD_TENANT_NAME, NULL, "name", name);
+			return pgov_problem(p, PGOV_BAD_TENANT_NAME, NULL, "name", name);
 		strlcpy(t->name, name, NAMEDATALEN);
 		if (!get_int4(tup, desc, 2, &t->max_connections))
 			t->max_connections = PGOV_NO_CAP;
 		else if (t->max_connections < 0)
 		{
 			/* a negative cap, not SQL NULL: say so with its value */
-			set_problem(p, PGOV_NEGATIVE_VALUE, t->name, "max_connections", NULL);
+			pgov_problem(p, PGOV_NEGATIVE_VALUE, t->name, "max_connections", NULL);
 			p->value = t->max_connections;
 			return false;
 		}
 		if (!get_int4(tup, desc, 3, &t->reserved_connections))
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "reserved_connections", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "reserved_connections", NULL);
 		if (!get_int4(tup, desc, 4, &t->max_waiting))
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "max_waiting", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "max_waiting", NULL);
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (isnull)
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
 		if (interval_negative(DatumGetIntervalP(d)))
 			return negative_interval(p, t->name, "wait_timeout", DatumGetIntervalP(d));
 		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
 		if (t->wait_timeout_ms == 0 && interval_positive(DatumGetIntervalP(d)))
-			return set_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
+			return pgov_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
 		if (!share)
 		{
 			t->weight = 1;
@@ -651,19 +385,19 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			continue;
 		}
 		if (!get_int4(tup, desc, 6, &t->weight))
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "weight", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "weight", NULL);
 		drain = SPI_getvalue(tup, desc, 7);
 		if (drain == NULL)
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "drain", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "drain", NULL);
 		if (strcmp(drain, "natural") == 0)
 			t->drain = PGOV_DRAIN_NATURAL;
 		else if (strcmp(drain, "idle") == 0)
 			t->drain = PGOV_DRAIN_IDLE;
 		else
-			return set_problem(p, PGOV_BAD_DRAIN, t->name, "drain", drain);
+			return pgov_problem(p, PGOV_BAD_DRAIN, t->name, "drain", drain);
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		if (isnull)
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "drain_grace", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "drain_grace", NULL);
 		if (interval_negative(DatumGetIntervalP(d)))
 			return negative_interval(p, t->name, "drain_grace", DatumGetIntervalP(d));
 		t->drain_grace_ms = interval_ms(DatumGetIntervalP(d));
@@ -671,13 +405,13 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			continue;
 		refusal = SPI_getvalue(tup, desc, 9);
 		if (refusal == NULL)
-			return set_problem(p, PGOV_MISSING_VALUE, t->name, "refusal_sqlstate", NULL);
+			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "refusal_sqlstate", NULL);
 		if (strcmp(refusal, "53300") == 0)
 			t->refusal = PGOV_REFUSAL_TOO_MANY;
 		else if (strcmp(refusal, "57P03") == 0)
 			t->refusal = PGOV_REFUSAL_CANNOT_CONNECT;
 		else
-			return set_problem(p, PGOV_BAD_REFUSAL, t->name, "refusal_sqlstate", refusal);
+			return pgov_problem(p, PGOV_BAD_REFUSAL, t->name, "refusal_sqlstate", refusal);
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 
@@ -700,17 +434,17 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 
 		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		if (isnull)
-			return set_problem(p, PGOV_MISSING_VALUE, NULL, "id", "rules");
+			return pgov_problem(p, PGOV_MISSING_VALUE, NULL, "id", "rules");
 		if (!get_int4(tup, desc, 2, &priority))
 		{
-			set_problem(p, PGOV_MISSING_VALUE, NULL, "priority", "rules");
+			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "priority", "rules");
 			p->rule_id = id;
 			return false;
 		}
 		tenant = SPI_getvalue(tup, desc, 3);
 		if (tenant == NULL)
 		{
-			set_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "rules");
+			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "tenant", "rules");
 			p->rule_id = id;
 			return false;
 		}
@@ -722,7 +456,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		t = pgov_find_tenant(cfg->tenants, cfg->ntenants, tenant);
 		if (t < 0)
 		{
-			set_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
+			pgov_problem(p, PGOV_UNKNOWN_TENANT, tenant, "tenant", NULL);
 			p->rule_id = id;
 			return false;
 		}
@@ -930,7 +664,7 @@ pgov_load_config(void)
 		ok = false;
 	if (!ok)
 	{
-		format_problem(&problem, text, sizeof(text));
+		pgov_format_problem(&problem, text, sizeof(text));
 		refuse_load(ticket, text);
 		return;
 	}
@@ -1082,7 +816,7 @@ pgov_config_trigger(PG_FUNCTION_ARGS)
 	if (ok)
 		ok = validate(&cfg, pgov_capacity(), &problem);
 	if (!ok)
-		report_problem(ERROR, &problem);
+		pgov_report_problem(ERROR, &problem);
 	notice_unsafe_rules(&cfg);
 
 	if (!xact_callback_registered)

@@ -17,8 +17,9 @@
 
 #include "compat.h"
 #include "configuration.h"
-#include "settings.h"
+#include "publish.h"
 #include "seats.h"
+#include "settings.h"
 
 /* Governed seats as configured: the setting, or every max_connections slot
  * PostgreSQL does not keep for its own reserves. */

@@ -21,7 +21,6 @@
 
 #include <signal.h>
 
-#include "drain.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -31,6 +30,7 @@
 
 #include "board.h"
 #include "compat.h"
+#include "drain.h"
 #include "events.h"
 #include "identity.h"
 #include "settings.h"

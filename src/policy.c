@@ -8,7 +8,7 @@
  * and tested on its own (test/unit) and fuzzed.  It allocates nothing and
  * keeps no state; every function works on the caller's memory.
  *
- * The admission rule (DESIGN.md, "Admission"): with held(t) =
+ * The admission rule (docs/admission.md): with held(t) =
  * max(connected(t), reserved(t)), a login into tenant t is admitted iff
  * connected(t) < max(t) and (connected(t) < reserved(t) or
  * sum(held) < capacity).  Admitting a login below its reserve does not
@@ -560,6 +560,22 @@ pgov_pace_refusal(PgovPace *pace, int64_t now, int max_ms)
 	pace->last = now;
 	run_ms = (now - pace->since) / 1000;
 	return run_ms < max_ms / PGOV_PACE_RAMP ? (int) run_ms * PGOV_PACE_RAMP : max_ms;
+}
+
+/*
+ * One login's hold, between half and all of pace_ms, by seed (its pid): the
+ * clients of a storm, held as long as each other, would all come back at
+ * once, a burst of forks every pace_ms; spread, they come back one at a
+ * time.
+ */
+int
+pgov_pace_spread(int pace_ms, uint32_t seed)
+{
+	uint32_t	h = seed * 2654435761u;	/* Knuth's multiplicative hash */
+
+	if (pace_ms <= 1)
+		return pace_ms;
+	return pace_ms - (int) (((uint64_t) (h >> 16) * (uint64_t) (pace_ms / 2)) >> 16);
 }
 
 bool

@@ -286,7 +286,7 @@ extern PgovDecision pgov_decide(int connected, int max_connections,
  * epoch.
  */
 #define PGOV_PACE_QUIET_MS	1000
-#define PGOV_PACE_RAMP		8
+#define PGOV_PACE_RAMP		32
 
 typedef struct PgovPace
 {
@@ -295,6 +295,7 @@ typedef struct PgovPace
 } PgovPace;
 
 extern int	pgov_pace_refusal(PgovPace *pace, int64_t now, int max_ms);
+extern int	pgov_pace_spread(int pace_ms, uint32_t seed);
 
 /*
  * Who takes the next free shared seat: each login that wants one stands as

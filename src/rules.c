@@ -11,8 +11,8 @@
 
 #include "storage/shmem.h"
 
-#include "settings.h"
 #include "rules.h"
+#include "settings.h"
 
 typedef struct RulesShared
 {

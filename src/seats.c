@@ -14,6 +14,7 @@
  *-------------------------------------------------------------------------
  */
 #include "seats.h"
+#include "share.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,8 @@ above_cap_note(PgovBoard *b, PgovTenant *t, int64_t now)
 /* The same for every tenant, after caps changed (a publication, a role
  * switch): the list is made again, the times of those still above kept.
  * O(tenants). */
-static void
-note_above_cap(PgovBoard *b, int64_t now)
+void
+pgov_seat_note_above_cap(PgovBoard *b, int64_t now)
 {
 	int			i;
 
@@ -282,294 +283,6 @@ pgov_find_tenant_entry(const PgovBoard *b, const char *name)
 	return -1;
 }
 
-/* Did a woken waiter let its turn pass (woken, and not decided in time)? */
-static bool
-turn_passed(const PgovSlot *s, int64_t now)
-{
-	return s->woken && now - s->woken_at >= PGOV_TURN_US;
-}
-
-/* The first waiter from slot k on (along its queue) whose turn has not
- * passed, or -1. */
-static int
-in_turn_from(const PgovBoard *b, int k, int64_t now)
-{
-	for (; k >= 0; k = b->slots[k].wait_next)
-		if (!turn_passed(&b->slots[k], now))
-			return k;
-	return -1;
-}
-
-/*
- * The first waiter of t whose turn has not passed, or -1: the one that
- * takes the tenant's next seat.  Usually the head; a head that was woken
- * and has not come to decide within its turn is passed over (it keeps its
- * place, and takes a seat when it decides and one is free).
- */
-static int
-next_in_turn(const PgovBoard *b, const PgovTenant *t, int64_t now)
-{
-	return in_turn_from(b, t->wait_head, now);
-}
-
-static int
-weight_of(const PgovTenant *t)
-{
-	return t->weight > 0 ? t->weight : 1;
-}
-
-/* Shared seats a tenant holds: those above its reserve. */
-static int
-shared_held(const PgovTenant *t)
-{
-	return t->connected > t->reserved_connections ?
-		t->connected - t->reserved_connections : 0;
-}
-
-/*
- * The first of t's waiters in turn that needs a shared seat (those before
- * it take the tenant's unused reserved seats), or -1; *room is how many of
- * its waiters, from that one on, its cap leaves room for.
- */
-static int
-first_shared_waiter(const PgovBoard *b, const PgovTenant *t, int64_t now,
-					int *room)
-{
-	int			skip = t->reserved_connections - t->connected;
-	int			w = next_in_turn(b, t, now);
-
-	*room = t->max_connections == PGOV_NO_CAP ? b->nslots :
-		t->max_connections - t->connected;
-	if (skip > 0)
-	{
-		*room -= skip;
-		while (w >= 0 && skip-- > 0)
-			w = in_turn_from(b, b->slots[w].wait_next, now);
-	}
-	return *room > 0 ? w : -1;
-}
-
-static void
-share_key(const PgovBoard *b, const PgovTenant *t, int handed, int slotno,
-		  PgovShareKey *key)
-{
-	key->held = shared_held(t) + handed;
-	key->weight = weight_of(t);
-	key->since = b->slots[slotno].entered_at;
-	key->order = slotno;
-}
-
-/*
- * Fair share: how many of the free shared seats go to waiters of tenants
- * other than tenant before a login with key (pgov_share_before), counting
- * no further than limit.  A tenant's successive waiters stand at one more
- * seat held each, so each queue is walked only while it comes first.
- * O(tenants with waiters + limit).
- */
-static int
-seats_handed_before(const PgovBoard *b, int tenant, const PgovShareKey *key,
-					int limit, int64_t now)
-{
-	int			n = 0;
-	int			i;
-
-	for (i = b->totals->wq_head; i >= 0 && n < limit; i = b->tenants[i].wq_next)
-	{
-		const PgovTenant *x = &b->tenants[i];
-		int			room;
-		int			w;
-		int			k;
-
-		if (i == tenant)
-			continue;
-		/* held per weight already above the login's: none of x's first */
-		if ((int64_t) shared_held(x) * key->weight >
-			(int64_t) key->held * weight_of(x))
-			continue;
-		w = first_shared_waiter(b, x, now, &room);
-		for (k = 0; w >= 0 && k < room && n < limit; k++)
-		{
-			PgovShareKey c;
-
-			share_key(b, x, k, w, &c);
-			if (!pgov_share_before(&c, key))
-				break;
-			n++;
-			w = in_turn_from(b, b->slots[w].wait_next, now);
-		}
-	}
-	return n;
-}
-
-/* Adds slot w to the wake set, unless (with mark) its wake-up is already
- * on the way. */
-static void
-wake_one(PgovBoard *b, int w, bool mark, int64_t now, int *slots, int max,
-		 int *n)
-{
-	if (*n >= max || (mark && b->slots[w].woken))
-		return;
-	if (mark)
-	{
-		b->slots[w].woken = true;
-		b->slots[w].woken_at = now;
-	}
-	slots[(*n)++] = w;
-}
-
-/*
- * The fair hand-off's candidates, the tenants whose next waiter wants a
- * shared seat, are a binary heap in b->heap, least first by the share key
- * of that waiter (pgov_share_before, a total order: the same choice a walk
- * of every candidate makes).  Each entry carries its key, so that ordering
- * them reads no tenant or slot.
- */
-static void
-heap_down(PgovShareEntry *h, int n, int i)
-{
-	for (;;)
-	{
-		int			l = 2 * i + 1;
-		int			least = i;
-		PgovShareEntry swap;
-
-		if (l < n && pgov_share_before(&h[l].key, &h[least].key))
-			least = l;
-		if (l + 1 < n && pgov_share_before(&h[l + 1].key, &h[least].key))
-			least = l + 1;
-		if (least == i)
-			return;
-		swap = h[i];
-		h[i] = h[least];
-		h[least] = swap;
-		i = least;
-	}
-}
-
-/*
- * The waiters to wake because they can take a seat now: the first waiter
- * in turn (next_in_turn) of each tenant below its reserve and below its
- * cap; then the free shared seats are handed out one at a time, as
- * pgov_seat_decide() hands them, each to the waiter of lowest shared seats
- * held per weight (fair share), and the first waiter of each tenant that
- * gets one is woken.  Nobody else is: a released seat wakes one waiter,
- * not every waiter of every tenant, and a woken waiter is one that will be
- * admitted.  With mark, a waiter already woken and still in its turn is not
- * woken again (its wake-up is on the way), and those returned are marked
- * woken at now; without, only the tenants' scratch fields are written.  At
- * most max slots are written to slots[], in the order they are chosen;
- * returns how many.  The hand-off stops as soon as slots[] is full, every
- * queue's first waiter has a seat, or the seats run out: O(tenants with
- * waiters) for the first pass, then O(log(tenants with waiters)) per seat
- * handed, so that many free seats cost no more than a few walks.
- */
-int
-pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark, int64_t now,
-				   int *slots, int max)
-{
-	int			shared_free = capacity - b->totals->sum_held;
-	int			n = 0;
-	int			waiting_for_one = 0;
-	int			nheap = 0;
-	PgovShareEntry *h = b->heap;
-	int			i;
-
-	/* each queue's first waiter; the shared seats' candidates */
-	for (i = b->totals->wq_head; i >= 0 && n < max; i = b->tenants[i].wq_next)
-	{
-		PgovTenant *t = &b->tenants[i];
-		int			w;
-
-		t->share_given = 0;
-		t->share_next = first_shared_waiter(b, t, now, &t->share_room);
-		if (t->connected < t->reserved_connections)
-		{
-			/* its first waiter takes a reserved seat */
-			if (t->max_connections == PGOV_NO_CAP ||
-				t->connected < t->max_connections)
-			{
-				if ((w = next_in_turn(b, t, now)) >= 0)
-					wake_one(b, w, mark, now, slots, max, &n);
-			}
-		}
-		else if (t->share_next >= 0)
-			waiting_for_one++;
-		if (t->share_next < 0 || shared_free <= 0)
-			continue;
-		/* the least candidate first, on the way: all one free seat needs */
-		h[nheap].tenant = i;
-		share_key(b, t, 0, t->share_next, &h[nheap].key);
-		if (nheap > 0 && pgov_share_before(&h[nheap].key, &h[0].key))
-		{
-			PgovShareEntry swap = h[0];
-
-			h[0] = h[nheap];
-			h[nheap] = swap;
-		}
-		nheap++;
-	}
-	/* more seats than one: the candidates become a heap (the least is
-	 * already first, which the heap keeps) */
-	if (shared_free > 1)
-		for (i = nheap / 2 - 1; i >= 0; i--)
-			heap_down(h, nheap, i);
-
-	/* the shared seats, one at a time, each to the lowest held per weight */
-	while (nheap > 0 && shared_free > 0 && waiting_for_one > 0 && n < max)
-	{
-		PgovTenant *best = &b->tenants[h[0].tenant];
-
-		if (best->share_given == 0 &&
-			best->connected >= best->reserved_connections)
-		{
-			wake_one(b, best->share_next, mark, now, slots, max, &n);
-			waiting_for_one--;
-		}
-		best->share_given++;
-		if (--shared_free == 0)
-			break;
-		best->share_next = best->share_given < best->share_room ?
-			in_turn_from(b, b->slots[best->share_next].wait_next, now) : -1;
-		if (best->share_next < 0)
-			h[0] = h[--nheap];
-		else
-			share_key(b, best, best->share_given, best->share_next, &h[0].key);
-		heap_down(h, nheap, 0);
-	}
-	return n;
-}
-
-/*
- * When the earliest turn still running after now ends (0: none): the worker
- * looks again then, so that a seat no woken waiter takes goes to the next
- * one within a turn.  O(tenants with waiters + woken waiters).
- */
-int64_t
-pgov_seat_turn_ends(const PgovBoard *b, int64_t now)
-{
-	int64_t		earliest = 0;
-	int			i;
-
-	for (i = b->totals->wq_head; i >= 0; i = b->tenants[i].wq_next)
-	{
-		const PgovTenant *t = &b->tenants[i];
-		int			w;
-
-		for (w = t->wait_head; w >= 0; w = b->slots[w].wait_next)
-		{
-			const PgovSlot *s = &b->slots[w];
-
-			if (!s->woken)
-				break;
-			if (turn_passed(s, now))
-				continue;
-			if (earliest == 0 || s->woken_at + PGOV_TURN_US < earliest)
-				earliest = s->woken_at + PGOV_TURN_US;
-		}
-	}
-	return earliest;
-}
-
 /*
  * A login takes its slot.  A slot still held by another pid belongs to a
  * backend that exited without giving it back: that is returned first, so a
@@ -624,7 +337,7 @@ verdict_numbers(const PgovBoard *b, const PgovTenant *t, int capacity,
 	v->connected = t->connected;
 	v->max_connections = t->max_connections;
 	v->reserved = t->reserved_connections;
-	v->weight = weight_of(t);
+	v->weight = pgov_tenant_weight(t);
 	v->refusal = t->refusal;
 	v->waiting = t->waiting;
 	v->sum_held = b->totals->sum_held;
@@ -666,7 +379,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	 */
 	ahead = 0;
 	for (k = t->wait_head; k >= 0 && k != slotno; k = b->slots[k].wait_next)
-		if (!turn_passed(&b->slots[k], ask->now))
+		if (!pgov_turn_passed(&b->slots[k], ask->now))
 		{
 			ahead = 1;
 			break;
@@ -691,8 +404,8 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		int			shared_free = capacity - b->totals->sum_held;
 		PgovShareKey key;
 
-		share_key(b, t, 0, slotno, &key);
-		if (seats_handed_before(b, ask->tenant, &key, shared_free,
+		pgov_share_key(b, t, 0, slotno, &key);
+		if (pgov_seats_handed_before(b, ask->tenant, &key, shared_free,
 								ask->now) >= shared_free)
 			v->decision = PGOV_REFUSE_SHARE;
 	}
@@ -793,7 +506,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 			ask->have_free_slots(ask->ctx,
 								 ask->keep_free + pgov_reserved_unused(b)))
 		{
-			v->pace_ms = pace;
+			v->pace_ms = pgov_pace_spread(pace, (uint32_t) s->pid);
 			t->paced++;
 		}
 	}
@@ -1000,232 +713,6 @@ pgov_seat_adopt(PgovBoard *b, int slotno, int pid, const PgovWho *who,
 	return true;
 }
 
-static int
-find_def(const PgovTenantDef *defs, int ndefs, const char *name)
-{
-	return pgov_find_tenant(defs, ndefs, name);
-}
-
-/* Tenant entries a configuration needs: its tenants, and the default one
- * when the tables do not name it. */
-int
-pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
-						   const char *default_name)
-{
-	return ndefs + (find_def(defs, ndefs, default_name) < 0 ? 1 : 0);
-}
-
-/* def, with this node's numbers in each role (numbers NULL: def's), into
- * t, the numbers of role in force. */
-static void
-apply_def(PgovTenant *t, const PgovTenantDef *def,
-		  PgovNodeNumbers *const *numbers, int d, int role)
-{
-	int			r;
-
-	for (r = 0; r < PGOV_NROLES; r++)
-	{
-		PgovNodeNumbers *n = &t->by_role[r];
-
-		if (numbers && d >= 0)
-			*n = numbers[r][d];
-		else
-		{
-			n->max_connections = def->max_connections;
-			n->reserved_connections = def->reserved_connections;
-			n->from = PGOV_FROM_TENANTS;
-		}
-	}
-	t->configured = true;
-	t->max_connections = t->by_role[pgov_numbers_role(role)].max_connections;
-	t->reserved_connections = t->by_role[pgov_numbers_role(role)].reserved_connections;
-	t->max_waiting = def->max_waiting;
-	t->wait_timeout_ms = def->wait_timeout_ms;
-	t->weight = def->weight > 0 ? def->weight : 1;
-	t->drain = def->drain;
-	t->drain_grace_ms = def->drain_grace_ms;
-	t->refusal = def->refusal;
-}
-
-/* Takes the first free entry at or after *cursor (entries before it are
- * known to be in use), so that n allocations cost O(max_tenants). */
-static int
-allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
-{
-	int			i;
-
-	for (i = *cursor; i < b->max_tenants; i++)
-	{
-		PgovTenant *t = &b->tenants[i];
-		uint32_t	incarnation = t->incarnation + 1;
-
-		if (t->in_use)
-			continue;
-		memset(t, 0, sizeof(*t));
-		t->in_use = true;
-		t->incarnation = incarnation;
-		memcpy(t->name, name, PGOV_NAME_LEN);
-		t->wait_head = t->wait_tail = -1;
-		t->wq_prev = t->wq_next = -1;
-		t->ac_prev = t->ac_next = -1;
-		t->stats_reset = now;
-		if (i + 1 > b->totals->ntenants)
-			b->totals->ntenants = i + 1;
-		*cursor = i + 1;
-		return i;
-	}
-	return -1;
-}
-
-/*
- * Makes defs the tenants every login is judged by, and places every live
- * session where the new rules put it.
- *
- * Tenants that stay keep their entry and statistics; removed ones are freed
- * (their sessions move to where the rules now place them, which is never a
- * removed tenant); new ones take free entries.  The default tenant always
- * exists, with no cap and no reserve when defs does not name it.  Waiters
- * leave their queues and decide again under the new rules.  A governed
- * session with a plan (matching pid and entered_at) moves to the planned
- * tenant; one without (it logged in after the plan was made) stays where it
- * was if that tenant remains, else goes to the default tenant, and keeps its
- * old generation so that the worker classifies it again.  The counters are
- * then recounted from the slots.  map[i] receives the entry of defs[i].
- * defs are sorted by name (pgov_sort_tenants): the work is O(tenants log
- * tenants + slots).  Returns false, changing nothing, if the tenants do not
- * fit.
- */
-bool
-pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
-				   PgovNodeNumbers *const *numbers, int role,
-				   const char *default_name, const PgovPlan *plan,
-				   uint64_t generation, int64_t now, int *map)
-{
-	PgovSeatTotals *tot = b->totals;
-	PgovTenantDef dflt;
-	int			dflt_def = find_def(defs, ndefs, default_name);
-	int			dflt_entry = -1;
-	int			cursor = 0;
-	int			i;
-
-	if (pgov_tenant_entries_needed(defs, ndefs, default_name) > b->max_tenants)
-		return false;
-	if (role != PGOV_ROLE_UNKNOWN && role != tot->role)
-	{
-		tot->role = role;
-		tot->role_since = now;
-	}
-	memset(&dflt, 0, sizeof(dflt));
-	strncpy(dflt.name, default_name, PGOV_NAME_LEN - 1);
-	dflt.max_connections = PGOV_NO_CAP;
-
-	/* which entries stay, and for which definition */
-	for (i = 0; i < ndefs; i++)
-		map[i] = -1;
-	for (i = 0; i < tot->ntenants; i++)
-	{
-		PgovTenant *t = &b->tenants[i];
-		int			d = t->in_use ? find_def(defs, ndefs, t->name) : -1;
-
-		t->configured = false;
-		if (d >= 0)
-		{
-			map[d] = i;
-			t->configured = true;
-		}
-		else if (t->in_use && strcmp(t->name, dflt.name) == 0)
-		{
-			dflt_entry = i;
-			t->configured = true;
-		}
-	}
-
-	/* waiters decide again; sessions of removed tenants lose their entry */
-	for (i = 0; i < b->nslots; i++)
-	{
-		PgovSlot   *s = &b->slots[i];
-
-		if (s->state == PGOV_SLOT_WAITING)
-		{
-			s->state = PGOV_SLOT_CLAIMED;
-			s->tenant = PGOV_TENANT_NONE;
-			s->wait_prev = s->wait_next = -1;
-		}
-		else if (s->state == PGOV_SLOT_GOVERNED && !b->tenants[s->tenant].configured)
-			s->tenant = PGOV_TENANT_NONE;
-	}
-	for (i = 0; i < tot->ntenants; i++)
-		if (!b->tenants[i].configured)
-			b->tenants[i].in_use = false;
-
-	/* entries for the tenants, the default one last */
-	for (i = 0; i <= ndefs; i++)
-	{
-		const PgovTenantDef *def = i < ndefs ? &defs[i] : &dflt;
-		int			idx;
-
-		if (i == ndefs && dflt_def >= 0)
-			break;
-		idx = i < ndefs ? map[i] : dflt_entry;
-		if (idx < 0)
-			idx = allocate_entry(b, def->name, now, &cursor);
-		/* cannot fail: removed entries were freed and the count checked */
-		apply_def(&b->tenants[idx], def, numbers, i < ndefs ? i : -1, tot->role);
-		if (i < ndefs)
-			map[i] = idx;
-		else
-			tot->default_tenant = idx;
-	}
-	if (dflt_def >= 0)
-		tot->default_tenant = map[dflt_def];
-
-	/* place every governed session, then recount from the slots */
-	for (i = 0; i < tot->ntenants; i++)
-	{
-		PgovTenant *t = &b->tenants[i];
-
-		t->connected = 0;
-		t->waiting = 0;
-		t->wait_head = t->wait_tail = -1;
-		t->wq_prev = t->wq_next = -1;
-	}
-	tot->wq_head = tot->wq_tail = -1;
-	tot->connected = 0;
-	for (i = 0; i < b->nslots; i++)
-	{
-		PgovSlot   *s = &b->slots[i];
-
-		if (s->state != PGOV_SLOT_GOVERNED)
-			continue;
-		if (plan && plan[i].pid == s->pid && plan[i].entered_at == s->entered_at)
-		{
-			s->tenant = plan[i].def >= 0 ? map[plan[i].def] : tot->default_tenant;
-			s->rule_id = plan[i].rule_id;
-			s->generation = generation;
-		}
-		else if (s->tenant == PGOV_TENANT_NONE)
-			s->tenant = tot->default_tenant;
-		b->tenants[s->tenant].connected++;
-		tot->connected++;
-	}
-	tot->sum_held = 0;
-	for (i = 0; i < tot->ntenants; i++)
-	{
-		PgovTenant *t = &b->tenants[i];
-
-		if (!t->in_use)
-			continue;
-		tot->sum_held += held(t);
-		if (t->connected > t->peak_connected)
-		{
-			t->peak_connected = t->connected;
-			t->peak_at = now;
-		}
-	}
-	note_above_cap(b, now);
-	return true;
-}
-
 /*
  * This node now has role (a standby was promoted, or a node not yet
  * decided says what it is): every tenant's numbers become those of the
@@ -1254,7 +741,7 @@ pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
 		t->reserved_connections = t->by_role[pgov_numbers_role(role)].reserved_connections;
 		tot->sum_held += held(t);
 	}
-	note_above_cap(b, now);
+	pgov_seat_note_above_cap(b, now);
 	return true;
 }
 

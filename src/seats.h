@@ -9,7 +9,7 @@
  * memory; board.c is the only caller of every function that is given a
  * board, always holding the board's lock EXCLUSIVE (SHARED for the
  * read-only helpers), so every field below is protected by that lock unless
- * said otherwise.  (pgov_tenant_entries_needed looks at definitions only,
+ * said otherwise.  (publish.h's pgov_tenant_entries_needed looks at definitions only,
  * no board: the configuration model asks it too.)
  *
  * A slot's life:
@@ -280,9 +280,6 @@ extern int	pgov_capacity_in_force(const PgovBoard *b, int capacity,
 								   int slot_limit);
 extern int	pgov_reserved_unused(const PgovBoard *b);
 extern int	pgov_find_tenant_entry(const PgovBoard *b, const char *name);
-extern int	pgov_seat_wakeable(PgovBoard *b, int capacity, bool mark,
-							   int64_t now, int *slots, int max);
-extern int64_t pgov_seat_turn_ends(const PgovBoard *b, int64_t now);
 
 extern int	pgov_seat_claim(PgovBoard *b, int slotno, int pid,
 							const PgovWho *who, int64_t now);
@@ -306,19 +303,6 @@ extern bool pgov_seat_adopt(PgovBoard *b, int slotno, int pid,
 							int tenant, int64_t rule_id, uint64_t generation,
 							int64_t now);
 
-/*
- * Where a publication puts one live session: computed for the new rules
- * outside the lock, applied under it if the slot still holds the same
- * session (pid and entered_at).  def is an index into the published tenant
- * definitions, or -1 for the default tenant; pid 0 = no plan.
- */
-typedef struct PgovPlan
-{
-	int			pid;
-	int64_t		entered_at;
-	int			def;
-	int64_t		rule_id;
-} PgovPlan;
 
 /*
  * Draining above the cap: a tenant with drain 'idle' that has been above
@@ -340,14 +324,7 @@ extern int	pgov_seat_drain_due(const PgovBoard *b, int64_t now,
 extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
 									uint32_t incarnation, int n);
 
-extern int	pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
-									   const char *default_name);
-extern bool pgov_board_publish(PgovBoard *b, const PgovTenantDef *defs,
-							   int ndefs,
-							   PgovNodeNumbers *const *numbers, int role,
-							   const char *default_name,
-							   const PgovPlan *plan, uint64_t generation,
-							   int64_t now, int *map);
+extern void pgov_seat_note_above_cap(PgovBoard *b, int64_t now);
 extern bool pgov_seat_set_role(PgovBoard *b, int role, int64_t now);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 extern void pgov_board_window(PgovBoard *b, int64_t window_us);

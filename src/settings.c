@@ -131,7 +131,7 @@ pgov_define_settings(void)
 
 	DefineCustomIntVariable("pool_governor.max_tenants",
 							gettext_noop("Most tenants the governor can hold, counting the default tenant."),
-							gettext_noop("Each costs about 200 bytes of shared memory."),
+							gettext_noop("Each costs about 700 bytes of shared memory, health's per-tenant counters included."),
 							&pgov_max_tenants, 1024, 1, PGOV_MAX_TENANTS_LIMIT,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 

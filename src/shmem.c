@@ -31,8 +31,8 @@
 #include "control.h"
 #include "events.h"
 #include "history.h"
-#include "settings.h"
 #include "rules.h"
+#include "settings.h"
 #include "shmem.h"
 
 typedef struct PgovRegion

@@ -2,7 +2,8 @@
  *
  * views.c
  *		Set-returning functions over pool_governor's shared memory, and
- *		reset_stats().  The views in pool_governor--1.0.sql derive health and
+ *		reset_stats() (tenant_status and health, each from one moment of
+ *		the board, are status.c's).  The views in pool_governor--1.0.sql derive health and
  *		per-state counts from these raw rows.
  *
  * Each function asks the owner of a region for a copy (board.c, events.c,
@@ -21,7 +22,6 @@
 
 #include "access/htup_details.h"
 #include "access/xlog.h"
-#include "control.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -32,9 +32,11 @@
 
 #include "board.h"
 #include "compat.h"
+#include "control.h"
 #include "events.h"
 #include "history.h"
 #include "settings.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(pgov_tenants_1_0);
 PG_FUNCTION_INFO_V1(pgov_share_1_4);
@@ -54,12 +56,11 @@ PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
 PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
 PG_FUNCTION_INFO_V1(pgov_recent_1_3);
 PG_FUNCTION_INFO_V1(pgov_worker_1_3);
-PG_FUNCTION_INFO_V1(pgov_tenant_status_1_6);
-PG_FUNCTION_INFO_V1(pgov_tenant_status_1_7);
-PG_FUNCTION_INFO_V1(pgov_health_1_6);
 
-static void
-require_loaded(void)
+/* ERROR unless the library was preloaded; then the role in force is the
+ * node's (what a view reads is in force in the role this node has now). */
+void
+pgov_require_loaded(void)
 {
 	if (!pgov_attached())
 		ereport(ERROR,
@@ -70,8 +71,8 @@ require_loaded(void)
 	pgov_follow_role();
 }
 
-static Datum
-text_or_null(const char *s, bool *isnull)
+Datum
+pgov_text_or_null(const char *s, bool *isnull)
 {
 	*isnull = (s == NULL);
 	return s ? CStringGetTextDatum(s) : (Datum) 0;
@@ -92,8 +93,8 @@ addr_text(const PgovWho *who, bool *isnull)
 	return CStringGetTextDatum(buf);
 }
 
-static Datum
-ts_or_null(TimestampTz ts, bool *isnull)
+Datum
+pgov_ts_or_null(TimestampTz ts, bool *isnull)
 {
 	*isnull = (ts == 0);
 	return TimestampTzGetDatum(ts);
@@ -102,11 +103,11 @@ ts_or_null(TimestampTz ts, bool *isnull)
 /* A tenant's peak and cumulative counters, as raw_tenants and
  * tenant_status give them: peak_connected, peak_at, admitted, rejected,
  * would_reject, waited, wait_timeouts, from column *c on. */
-static void
-put_counters(const PgovTenant *t, Datum *v, bool *nulls, int *c)
+void
+pgov_put_counters(const PgovTenant *t, Datum *v, bool *nulls, int *c)
 {
 	v[(*c)++] = Int32GetDatum(t->peak_connected);
-	v[*c] = ts_or_null(t->peak_at, &nulls[*c]);
+	v[*c] = pgov_ts_or_null(t->peak_at, &nulls[*c]);
 	(*c)++;
 	v[(*c)++] = Int64GetDatum(t->admitted);
 	v[(*c)++] = Int64GetDatum(t->rejected);
@@ -126,7 +127,7 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
@@ -149,10 +150,10 @@ pgov_tenants_1_0(PG_FUNCTION_ARGS)
 		v[c++] = Int64GetDatum(t->wait_timeout_ms);
 		v[c++] = Int32GetDatum(t->connected);
 		v[c++] = Int32GetDatum(t->waiting);
-		put_counters(t, v, nulls, &c);
+		pgov_put_counters(t, v, nulls, &c);
 		v[c++] = Float8GetDatum(t->wait_ms_total);
 		v[c++] = Float8GetDatum(t->wait_ms_max);
-		v[c] = ts_or_null(t->stats_reset, &nulls[c]);
+		v[c] = pgov_ts_or_null(t->stats_reset, &nulls[c]);
 		c++;
 		Assert(c == PGOV_TENANTS_COLS_V1_0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
@@ -177,7 +178,7 @@ pgov_recent_1_3(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	sums = palloc(sizeof(PgovRecent) * pgov_max_tenants);
@@ -213,7 +214,7 @@ pgov_share_1_4(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	copy = palloc(sizeof(PgovTenant) * pgov_max_tenants);
@@ -232,7 +233,7 @@ pgov_share_1_4(PG_FUNCTION_ARGS)
 		v[c++] = CStringGetTextDatum(t->drain == PGOV_DRAIN_IDLE ? "idle" : "natural");
 		v[c++] = Int64GetDatum(t->drain_grace_ms);
 		v[c++] = Int64GetDatum(t->drained);
-		v[c] = ts_or_null(t->above_cap_since, &nulls[c]);
+		v[c] = pgov_ts_or_null(t->above_cap_since, &nulls[c]);
 		c++;
 		Assert(c == PGOV_SHARE_COLS_V1_4);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
@@ -242,8 +243,8 @@ pgov_share_1_4(PG_FUNCTION_ARGS)
 }
 
 /* Where a tenant's numbers come from, as node_limits names it. */
-static const char *
-limits_from_text(int from, int role, const char *node_name)
+const char *
+pgov_limits_from_text(int from, int role, const char *node_name)
 {
 	if (from == PGOV_FROM_NAME)
 		return node_name;
@@ -269,7 +270,7 @@ pgov_node_limits_1_5(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	pgov_board_state(&st);
@@ -287,7 +288,7 @@ pgov_node_limits_1_5(PG_FUNCTION_ARGS)
 		if (!t->in_use)
 			continue;
 		v[c++] = CStringGetTextDatum(t->name);
-		v[c++] = CStringGetTextDatum(limits_from_text(t->by_role[in_force].from,
+		v[c++] = CStringGetTextDatum(pgov_limits_from_text(t->by_role[in_force].from,
 													  in_force, st.node_name));
 		for (role = 0; role < PGOV_NROLES; role++)
 		{
@@ -296,7 +297,7 @@ pgov_node_limits_1_5(PG_FUNCTION_ARGS)
 			nulls[c] = nn->max_connections == PGOV_NO_CAP;
 			v[c++] = Int32GetDatum(nn->max_connections);
 			v[c++] = Int32GetDatum(nn->reserved_connections);
-			v[c++] = CStringGetTextDatum(limits_from_text(nn->from, role, st.node_name));
+			v[c++] = CStringGetTextDatum(pgov_limits_from_text(nn->from, role, st.node_name));
 		}
 		Assert(c == PGOV_NODE_LIMITS_COLS_V1_5);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
@@ -317,14 +318,14 @@ pgov_node_1_5(PG_FUNCTION_ARGS)
 	bool		nulls[PGOV_NODE_COLS_V1_5] = {0};
 	PgovBoardState st;
 
-	require_loaded();
+	pgov_require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	pgov_board_state(&st);
-	v[0] = text_or_null(st.node_name[0] ? st.node_name : NULL, &nulls[0]);
-	v[1] = text_or_null(st.role == PGOV_ROLE_UNKNOWN ? NULL : pgov_role_name(st.role),
+	v[0] = pgov_text_or_null(st.node_name[0] ? st.node_name : NULL, &nulls[0]);
+	v[1] = pgov_text_or_null(st.role == PGOV_ROLE_UNKNOWN ? NULL : pgov_role_name(st.role),
 						&nulls[1]);
-	v[2] = ts_or_null(st.role_since, &nulls[2]);
+	v[2] = pgov_ts_or_null(st.role_since, &nulls[2]);
 	v[3] = BoolGetDatum(RecoveryInProgress());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }
@@ -342,7 +343,7 @@ pgov_worker_1_3(PG_FUNCTION_ARGS)
 	uint64		ticks;
 	uint64		loads;
 
-	require_loaded();
+	pgov_require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	pgov_worker_counts(&pid, &ticks, &loads);
@@ -366,7 +367,7 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	copy = palloc(sizeof(PgovSlot) * pgov_board_nslots());
@@ -380,7 +381,7 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 		int			c = 0;
 
 		v[c++] = Int32GetDatum(s->pid);
-		v[c] = text_or_null(names[i][0] ? names[i] : NULL, &nulls[c]);
+		v[c] = pgov_text_or_null(names[i][0] ? names[i] : NULL, &nulls[c]);
 		c++;
 		nulls[c] = (s->rule_id == 0);
 		v[c++] = Int64GetDatum(s->rule_id);
@@ -390,7 +391,7 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 		v[c] = addr_text(&s->who, &nulls[c]);
 		c++;
 		v[c++] = CStringGetTextDatum(pgov_slot_state_name(s->state));
-		v[c] = ts_or_null(s->entered_at, &nulls[c]);
+		v[c] = pgov_ts_or_null(s->entered_at, &nulls[c]);
 		c++;
 		nulls[c] = (s->state == PGOV_SLOT_WAITING);
 		v[c] = TimestampTzGetDatum(s->admitted_at);
@@ -425,7 +426,7 @@ state_internal(FunctionCallInfo fcinfo, int natts)
 	PgovBoardState st;
 	int			c = 0;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != natts)
 		elog(ERROR, "incorrect number of output arguments");
@@ -440,7 +441,7 @@ state_internal(FunctionCallInfo fcinfo, int natts)
 	v[c++] = Int64GetDatum(st.rejected);
 	v[c++] = Int32GetDatum(st.tenants);
 	v[c++] = Int64GetDatum((int64) st.generation);
-	v[c] = ts_or_null(st.loaded_at, &nulls[c]);
+	v[c] = pgov_ts_or_null(st.loaded_at, &nulls[c]);
 	c++;
 	nulls[c] = (st.worker_pid == 0);
 	v[c++] = Int32GetDatum(st.worker_pid);
@@ -452,7 +453,7 @@ state_internal(FunctionCallInfo fcinfo, int natts)
 		v[c++] = Int32GetDatum(st.reserved_unused);
 		v[c++] = CStringGetTextDatum(st.level == PGOV_PROBLEM_CRITICAL ? "critical" :
 									 st.level == PGOV_PROBLEM_WARNING ? "warning" : "ok");
-		v[c] = text_or_null(st.level == PGOV_PROBLEM_NONE ? NULL : st.problem, &nulls[c]);
+		v[c] = pgov_text_or_null(st.level == PGOV_PROBLEM_NONE ? NULL : st.problem, &nulls[c]);
 		c++;
 	}
 	Assert(c == natts);
@@ -483,7 +484,7 @@ pgov_events_1_0(PG_FUNCTION_ARGS)
 	int			n;
 	int			k;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	if (pgov_event_log_size <= 0)
 		return (Datum) 0;
@@ -499,13 +500,13 @@ pgov_events_1_0(PG_FUNCTION_ARGS)
 
 		v[c++] = TimestampTzGetDatum(e->time);
 		v[c++] = CStringGetTextDatum(pgov_event_kind_name(e->kind));
-		v[c] = text_or_null(e->tenant[0] ? e->tenant : NULL, &nulls[c]);
+		v[c] = pgov_text_or_null(e->tenant[0] ? e->tenant : NULL, &nulls[c]);
 		c++;
-		v[c] = text_or_null(e->has_who ? e->who.role_name : NULL, &nulls[c]);
+		v[c] = pgov_text_or_null(e->has_who ? e->who.role_name : NULL, &nulls[c]);
 		c++;
-		v[c] = text_or_null(e->has_who ? e->who.database_name : NULL, &nulls[c]);
+		v[c] = pgov_text_or_null(e->has_who ? e->who.database_name : NULL, &nulls[c]);
 		c++;
-		v[c] = text_or_null(e->has_who ? e->who.application_name : NULL, &nulls[c]);
+		v[c] = pgov_text_or_null(e->has_who ? e->who.application_name : NULL, &nulls[c]);
 		c++;
 		if (e->has_who)
 			v[c] = addr_text(&e->who, &nulls[c]);
@@ -538,7 +539,7 @@ history_rows(FunctionCallInfo fcinfo, TimestampTz since)
 	int			n;
 	int			k;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	tenants = palloc(sizeof(PgovTenantCounts) * pgov_max_tenants);
@@ -594,7 +595,7 @@ pgov_reset_stats_1_0(PG_FUNCTION_ARGS)
 {
 	char	   *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	require_loaded();
+	pgov_require_loaded();
 	if (!pgov_reset_stats(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -623,7 +624,7 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 	uint64		ns_total;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	pgov_board_timing(hist, &logins, &ns_total);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
@@ -650,7 +651,7 @@ pgov_setup_times_1_4(PG_FUNCTION_ARGS)
 	int			n;
 	int			i;
 
-	require_loaded();
+	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	times = palloc(sizeof(int32) * PGOV_SETUP_RING);
 	n = pgov_board_setup_times(times);
@@ -675,7 +676,7 @@ pgov_admission_mean_us_1_0(PG_FUNCTION_ARGS)
 	uint64		logins;
 	uint64		ns_total;
 
-	require_loaded();
+	pgov_require_loaded();
 	pgov_board_timing(hist, &logins, &ns_total);
 	if (logins == 0)
 		PG_RETURN_NULL();
@@ -697,7 +698,7 @@ pgov_wakeups_1_2(PG_FUNCTION_ARGS)
 				admitted,
 				requeued;
 
-	require_loaded();
+	pgov_require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	pgov_board_wakeups(&woken, &admitted, &requeued);
@@ -705,288 +706,4 @@ pgov_wakeups_1_2(PG_FUNCTION_ARGS)
 	v[1] = Int64GetDatum((int64) admitted);
 	v[2] = Int64GetDatum((int64) requeued);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
-}
-
-/*
- * One moment of the board, as a view reads it (1.6): every number of
- * tenant_status and of health comes from one copy taken under one hold of
- * the board's lock (pgov_board_view), and each tenant's health from the
- * one rule (pgov_tenant_health).  The backends' states, for active / idle /
- * idle_in_transaction, are read once after, as pg_stat_activity reads them.
- */
-typedef struct Moment
-{
-	PgovTenant *tenants;
-	int			n;
-	PgovSeatTotals totals;
-	PgovBoardState st;
-	PgovSlotOwner *owners;		/* the governed slots, when asked */
-	int			nowners;
-	TimestampTz now;
-	int			capacity;		/* configured: utilization's denominator
-								 * for a tenant without a cap */
-} Moment;
-
-static void
-take_moment(Moment *m, bool owners)
-{
-	m->tenants = palloc(sizeof(PgovTenant) * pgov_max_tenants);
-	m->owners = owners ? palloc(sizeof(PgovSlotOwner) * pgov_board_nslots()) : NULL;
-	m->now = GetCurrentTimestamp();
-	m->capacity = pgov_capacity();
-	m->n = pgov_board_view(m->tenants, &m->totals, &m->st, m->owners, &m->nowners);
-}
-
-/* Entry i's health at the moment; its recent logins and utilization. */
-static PgovHealth
-moment_health(const Moment *m, int i, PgovRecent *recent, int *util)
-{
-	const PgovTenant *t = &m->tenants[i];
-	PgovBoard	b;
-	PgovHealthInput in;
-
-	memset(&b, 0, sizeof(b));
-	b.totals = (PgovSeatTotals *) &m->totals;
-	b.tenants = m->tenants;
-	b.max_tenants = m->n;
-	pgov_tenant_recent(&b, i, (int64) m->now, recent);
-	*util = pgov_utilization_milli(t->connected, t->max_connections, m->capacity);
-	in.connected = t->connected;
-	in.max_connections = t->max_connections;
-	in.waiting = t->waiting;
-	in.utilization_milli = *util;
-	in.admitted = recent->admitted;
-	in.refused = recent->refused;
-	in.waits = recent->waits;
-	return pgov_tenant_health(&in);
-}
-
-typedef struct StateCounts
-{
-	int64		active;
-	int64		idle;
-	int64		idle_in_transaction;
-} StateCounts;
-
-static int
-owner_cmp(const void *a, const void *b)
-{
-	int			x = ((const PgovSlotOwner *) a)->pid;
-	int			y = ((const PgovSlotOwner *) b)->pid;
-
-	return (x > y) - (x < y);
-}
-
-/* Each tenant entry's governed sessions by state, into counts[n]. */
-static void
-count_states(Moment *m, StateCounts *counts)
-{
-	int			nbackends = pgstat_fetch_stat_numbackends();
-	int			i;
-
-	qsort(m->owners, m->nowners, sizeof(PgovSlotOwner), owner_cmp);
-	for (i = 1; i <= nbackends; i++)
-	{
-		LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
-		PgovSlotOwner key;
-		PgovSlotOwner *o;
-		StateCounts *c;
-
-		if (l == NULL)
-			continue;
-		key.pid = l->backendStatus.st_procpid;
-		o = bsearch(&key, m->owners, m->nowners, sizeof(PgovSlotOwner), owner_cmp);
-		if (o == NULL || o->tenant < 0 || o->tenant >= m->n)
-			continue;
-		c = &counts[o->tenant];
-		switch (l->backendStatus.st_state)
-		{
-			case STATE_RUNNING:
-			case STATE_FASTPATH:
-				c->active++;
-				break;
-			case STATE_IDLE:
-				c->idle++;
-				break;
-			case STATE_IDLEINTRANSACTION:
-			case STATE_IDLEINTRANSACTION_ABORTED:
-				c->idle_in_transaction++;
-				break;
-			default:
-				break;
-		}
-	}
-}
-
-/* round(x::numeric, scale), as the 1.5 views computed it. */
-static Datum
-rounded(double x, int scale)
-{
-	return DirectFunctionCall2(numeric_round,
-							   DirectFunctionCall1(float8_numeric, Float8GetDatum(x)),
-							   Int32GetDatum(scale));
-}
-
-/* thousandths as a numeric of scale 3 (0.800) */
-static Datum
-milli_numeric(int milli)
-{
-	char		buf[32];
-
-	snprintf(buf, sizeof(buf), "%d.%03d", milli / 1000, milli % 1000);
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
-
-/* pool_governor.tenant_status, every column (1.5's, in 1.5's order, and
- * refusal_sqlstate; 1.7 adds paced). */
-#define PGOV_TENANT_STATUS_COLS_V1_6 28
-#define PGOV_TENANT_STATUS_COLS_V1_7 29
-#define PGOV_TENANT_STATUS_COLS		PGOV_TENANT_STATUS_COLS_V1_7
-
-static void
-tenant_status_internal(FunctionCallInfo fcinfo, int natts)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Moment		m;
-	StateCounts *counts;
-	int			in_force;
-	int			i;
-
-	require_loaded();
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != natts)
-		elog(ERROR, "incorrect number of output arguments");
-
-	take_moment(&m, true);
-	counts = palloc0(sizeof(StateCounts) * Max(m.n, 1));
-	count_states(&m, counts);
-	in_force = pgov_numbers_role(m.st.role);
-	for (i = 0; i < m.n; i++)
-	{
-		PgovTenant *t = &m.tenants[i];
-		Datum		v[PGOV_TENANT_STATUS_COLS];
-		bool		nulls[PGOV_TENANT_STATUS_COLS] = {0};
-		PgovRecent	recent;
-		PgovHealth	health;
-		Interval   *grace;
-		int			util;
-		int			c = 0;
-
-		if (!t->in_use)
-			continue;
-		health = moment_health(&m, i, &recent, &util);
-		v[c++] = CStringGetTextDatum(t->name);
-		nulls[c] = (t->max_connections == PGOV_NO_CAP);
-		v[c++] = Int32GetDatum(t->max_connections);
-		v[c++] = Int32GetDatum(t->reserved_connections);
-		v[c++] = Int32GetDatum(t->connected);
-		v[c++] = Int64GetDatum(counts[i].active);
-		v[c++] = Int64GetDatum(counts[i].idle);
-		v[c++] = Int64GetDatum(counts[i].idle_in_transaction);
-		v[c++] = Int32GetDatum(t->waiting);
-		put_counters(t, v, nulls, &c);
-		nulls[c] = (t->waited <= 0);
-		v[c++] = t->waited > 0 ? rounded(t->wait_ms_total / t->waited, 1) : (Datum) 0;
-		v[c++] = rounded(t->wait_ms_max, 1);
-		nulls[c] = (util < 0);
-		v[c++] = util >= 0 ? milli_numeric(util) : (Datum) 0;
-		v[c++] = CStringGetTextDatum(pgov_health_name(health));
-		v[c] = ts_or_null(t->stats_reset, &nulls[c]);
-		c++;
-		v[c++] = BoolGetDatum(true);	/* every entry is configured since 1.1 */
-		v[c++] = Int32GetDatum(t->weight > 0 ? t->weight : 1);
-		v[c++] = CStringGetTextDatum(t->drain == PGOV_DRAIN_IDLE ? "idle" : "natural");
-		grace = palloc0(sizeof(Interval));
-		grace->time = t->drain_grace_ms * 1000;
-		v[c++] = IntervalPGetDatum(grace);
-		v[c++] = Int64GetDatum(t->drained);
-		v[c] = ts_or_null(t->above_cap_since, &nulls[c]);
-		c++;
-		v[c++] = CStringGetTextDatum(limits_from_text(t->by_role[in_force].from,
-													  in_force, m.st.node_name));
-		v[c++] = CStringGetTextDatum(t->refusal == PGOV_REFUSAL_CANNOT_CONNECT ?
-									 "57P03" : "53300");
-		if (natts >= PGOV_TENANT_STATUS_COLS_V1_7)
-			v[c++] = Int64GetDatum(t->paced);
-		Assert(c == natts);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
-	}
-}
-
-Datum
-pgov_tenant_status_1_6(PG_FUNCTION_ARGS)
-{
-	tenant_status_internal(fcinfo, PGOV_TENANT_STATUS_COLS_V1_6);
-	return (Datum) 0;
-}
-
-Datum
-pgov_tenant_status_1_7(PG_FUNCTION_ARGS)
-{
-	tenant_status_internal(fcinfo, PGOV_TENANT_STATUS_COLS_V1_7);
-	return (Datum) 0;
-}
-
-/* pool_governor.health, every column (1.1's, in 1.1's order). */
-#define PGOV_HEALTH_COLS_V1_6 15
-
-Datum
-pgov_health_1_6(PG_FUNCTION_ARGS)
-{
-	TupleDesc	desc;
-	Datum		v[PGOV_HEALTH_COLS_V1_6];
-	bool		nulls[PGOV_HEALTH_COLS_V1_6] = {0};
-	Moment		m;
-	PgovHealth	worst = PGOV_HEALTH_OK;
-	int			connected = 0;
-	int			waiting = 0;
-	int			i;
-	int			c = 0;
-
-	require_loaded();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	if (desc->natts != PGOV_HEALTH_COLS_V1_6)
-		elog(ERROR, "incorrect number of output arguments");
-
-	take_moment(&m, false);
-	for (i = 0; i < m.n; i++)
-	{
-		PgovRecent	recent;
-		PgovHealth	h;
-		int			util;
-
-		if (!m.tenants[i].in_use)
-			continue;
-		h = moment_health(&m, i, &recent, &util);
-		worst = Max(worst, h);
-		connected += m.tenants[i].connected;
-		waiting += m.tenants[i].waiting;
-	}
-	if (m.st.level == PGOV_PROBLEM_CRITICAL)
-		worst = PGOV_HEALTH_CRITICAL;
-	else if (m.st.level == PGOV_PROBLEM_WARNING)
-		worst = Max(worst, PGOV_HEALTH_WARNING);
-
-	v[c++] = CStringGetTextDatum(pgov_health_name(worst));
-	v[c++] = CStringGetTextDatum(pgov_mode_name(pgov_mode));
-	v[c++] = Int32GetDatum(m.st.capacity);
-	v[c++] = Int32GetDatum(MaxConnections);
-	v[c++] = Int32GetDatum(connected);
-	v[c++] = Int32GetDatum(m.st.exempt_connected);
-	v[c++] = Int32GetDatum(m.st.reserved_unused);
-	v[c++] = Int32GetDatum(Max(m.st.capacity - m.st.sum_held, 0));
-	v[c++] = Int32GetDatum(waiting);
-	v[c++] = Int64GetDatum(m.st.rejected);
-	v[c++] = Int32GetDatum(m.st.tenants);
-	v[c++] = Int64GetDatum((int64) m.st.generation);
-	v[c] = ts_or_null(m.st.loaded_at, &nulls[c]);
-	c++;
-	nulls[c] = (m.st.worker_pid == 0);
-	v[c++] = Int32GetDatum(m.st.worker_pid);
-	v[c] = text_or_null(m.st.level == PGOV_PROBLEM_NONE ? NULL : m.st.problem, &nulls[c]);
-	c++;
-	Assert(c == PGOV_HEALTH_COLS_V1_6);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }

@@ -996,7 +996,7 @@ test_pace_refusal(void)
 	CHECK(pgov_pace_refusal(&p, t, 1000) == 0);	/* the first */
 	/* a burst: PGOV_PACE_RAMP times its age so far */
 	CHECK(pgov_pace_refusal(&p, t + 2 * ms, 1000) == 2 * PGOV_PACE_RAMP);
-	CHECK(pgov_pace_refusal(&p, t + 60 * ms, 1000) == 60 * PGOV_PACE_RAMP);
+	CHECK(pgov_pace_refusal(&p, t + 20 * ms, 1000) == 20 * PGOV_PACE_RAMP);
 	/* the most, once the run is max_ms / PGOV_PACE_RAMP old */
 	CHECK(pgov_pace_refusal(&p, t + (1000 / PGOV_PACE_RAMP) * ms, 1000) == 1000);
 	/* a storm: one every 20 ms for 3 s reaches the most and stays there */
@@ -1024,6 +1024,41 @@ test_pace_refusal(void)
 	CHECK(pgov_pace_refusal(&p, t + 300 * ms + 20001 * ms, 10000) == 10000);
 }
 
+/*
+ * A storm's holds spread between half and all of the hold, by pid, so that
+ * its clients do not all come back at once; the same pid, the same hold.
+ */
+static void
+test_pace_spread(void)
+{
+	int			lo = 1000;
+	int			hi = 0;
+	int			bucket[10] = {0};
+	bool		inside = true;
+	uint32_t	pid;
+
+	CHECK(pgov_pace_spread(0, 1234) == 0);
+	CHECK(pgov_pace_spread(1, 1234) == 1);
+	CHECK(pgov_pace_spread(1000, 4321) == pgov_pace_spread(1000, 4321));
+	for (pid = 100; pid < 100100; pid++)
+	{
+		int			h = pgov_pace_spread(1000, pid);
+
+		inside = inside && h >= 500 && h <= 1000;
+		if (h < lo)
+			lo = h;
+		if (h > hi)
+			hi = h;
+		if (h >= 500 && h < 1000)
+			bucket[(h - 500) / 50]++;
+	}
+	CHECK(inside);
+	CHECK(lo <= 505 && hi >= 995);
+	/* consecutive pids (a storm's new backends) cover the range evenly */
+	for (int i = 0; i < 10; i++)
+		CHECK(bucket[i] > 8000 && bucket[i] < 12000);
+}
+
 int
 main(void)
 {
@@ -1041,5 +1076,6 @@ main(void)
 	test_health();
 	test_drain_grace();
 	test_pace_refusal();
+	test_pace_spread();
 	return check_summary();
 }

@@ -12,6 +12,8 @@
 
 #include "check.h"
 #include "seats.h"
+#include "publish.h"
+#include "share.h"
 
 #define NSLOTS		24
 #define NTENANTS	5			/* t0..t4; the model's index 5 is "default" */
@@ -761,7 +763,7 @@ publish(uint64_t generation)
 	for (int m = 0; m < NTENANTS; m++)
 		if (!mt[m].exists)
 			m_drained[m] = 0;
-	if (!pgov_board_publish(&board, defs, ndefs, numbers, role, "default", plan, generation,
+	if (!pgov_seat_publish(&board, defs, ndefs, numbers, role, "default", plan, generation,
 							now, map))
 		mismatches++;
 	m_note_above_cap();
@@ -1229,7 +1231,7 @@ test_recent(void)
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
 	pgov_board_window(&board, window);
-	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
+	CHECK(pgov_seat_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
 	a = map[0];
 	b = map[1];
 
@@ -1261,7 +1263,8 @@ test_recent(void)
 
 /*
  * Pacing refusals in the seat machine: a refusal outright is held back as
- * its tenant's run of refusals says (policy.c), only while the free slots
+ * its tenant's run of refusals says (policy.c), spread by its pid, only
+ * while the free slots
  * cover keep_free and every unused reserve, never past the login's
  * deadline, never after a wait (that login was held already) and never in
  * monitor mode; each held refusal is counted.
@@ -1323,7 +1326,7 @@ test_pacing(void)
 	defs[1].reserved_connections = 7;
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
-	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
+	CHECK(pgov_seat_publish(&board, defs, 2, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t0, map));
 	a = map[0];
 	r = map[1];
 	pace_free_slots = 50;
@@ -1334,7 +1337,7 @@ test_pacing(void)
 	v = paced_login(2, a, t0 + ms1, 1000, false);	/* the queue is full */
 	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 0);	/* first */
 	v = paced_login(2, a, t0 + 20 * ms1, 1000, false);
-	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 19 * PGOV_PACE_RAMP);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == pgov_pace_spread(19 * PGOV_PACE_RAMP, (uint32_t) (next_pid - 1)));
 	/* the free slots asked for: keep_free + the 7 unused reserved seats */
 	CHECK(pace_asked == 5 + 7);
 	v = paced_login(1, a, t0 + 200 * ms1, 1000, false);	/* the waiter */
@@ -1344,22 +1347,22 @@ test_pacing(void)
 	/* a storm: held back up to the most */
 	for (int i = 1; i <= 100; i++)
 		v = paced_login(2, a, t0 + 200 * ms1 + i * 20 * ms1, 1000, false);
-	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 1000);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == pgov_pace_spread(1000, (uint32_t) (next_pid - 1)));
 	/* too few free slots: answered at once, the run still noted */
 	pace_free_slots = 11;
 	v = paced_login(2, a, t0 + 2220 * ms1, 1000, false);
 	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.pace_ms == 0);
 	pace_free_slots = 12;
 	v = paced_login(2, a, t0 + 2240 * ms1, 1000, false);
-	CHECK(v.pace_ms == 1000);
+	CHECK(v.pace_ms == pgov_pace_spread(1000, (uint32_t) (next_pid - 1)));
 	/* a reserved tenant's login taking one of its seats needs no more */
 	CHECK(paced_login(3, r, t0 + 2250 * ms1, 1000, false).outcome == PGOV_SEAT_ADMITTED);
 	pace_free_slots = 11;
 	v = paced_login(2, a, t0 + 2260 * ms1, 1000, false);
-	CHECK(v.pace_ms == 1000 && pace_asked == 5 + 6);
+	CHECK(v.pace_ms == pgov_pace_spread(1000, (uint32_t) (next_pid - 1)) && pace_asked == 5 + 6);
 	/* never past the login's deadline (5 s here): the run is 7.8 s old */
 	v = paced_login(2, a, t0 + 7800 * ms1, 10000, false);
-	CHECK(v.pace_ms == 5000);
+	CHECK(v.pace_ms == pgov_pace_spread(5000, (uint32_t) (next_pid - 1)));
 	/* monitor mode refuses nobody, so holds nothing back */
 	v = paced_login(2, a, t0 + 7820 * ms1, 1000, true);
 	CHECK(v.outcome == PGOV_SEAT_ADMITTED && v.pace_ms == 0);
@@ -1440,7 +1443,7 @@ fair_round(int wa, int na, int wb, int nb, int releases, char *order)
 			defs[i].weight = 1;
 	}
 	pgov_board_init(&fb);
-	CHECK(pgov_board_publish(&fb, defs, 3, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t, map));
+	CHECK(pgov_seat_publish(&fb, defs, 3, NULL, PGOV_ROLE_UNKNOWN, "default", NULL, 1, t, map));
 
 	/* h takes slots 0..19, then a queues, then b */
 	for (int step = 0; step < 3; step++)
@@ -1537,7 +1540,7 @@ test_roles(void)
 	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE};
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
-	CHECK(pgov_board_publish(&board, defs, 2, numbers, PGOV_ROLE_STANDBY,
+	CHECK(pgov_seat_publish(&board, defs, 2, numbers, PGOV_ROLE_STANDBY,
 							 "default", NULL, 1, t0, map));
 	rep = map[0];
 	shop = map[1];
@@ -1576,12 +1579,12 @@ test_roles(void)
 	CHECK(board.tenants[shop].connected == 3 && board.tenants[rep].connected == 3);
 
 	/* a publication keeps the role in force when told none */
-	CHECK(pgov_board_publish(&board, defs, 2, numbers, PGOV_ROLE_UNKNOWN,
+	CHECK(pgov_seat_publish(&board, defs, 2, numbers, PGOV_ROLE_UNKNOWN,
 							 "default", NULL, 2, t0 + 3000, map));
 	CHECK(board.totals->role == PGOV_ROLE_PRIMARY);
 	CHECK(board.tenants[map[1]].max_connections == 40);
 	/* and without numbers, every role has the tenants' */
-	CHECK(pgov_board_publish(&board, defs, 2, NULL, PGOV_ROLE_STANDBY,
+	CHECK(pgov_seat_publish(&board, defs, 2, NULL, PGOV_ROLE_STANDBY,
 							 "default", NULL, 3, t0 + 4000, map));
 	CHECK(board.tenants[map[1]].max_connections == 40 &&
 		  board.tenants[map[0]].max_connections == 30);
