@@ -85,7 +85,8 @@ is($admitted - $admitted0, $waiters, 'each waiter was admitted at a wake-up');
 cmp_ok($requeued - $requeued0, '<=', $ntenants,
 	'and hardly any wake-up found no seat (a broadcast: ~500,000)');
 # one wake-up a waiter; the worker repeats one only for a waiter that has
-# not decided a second after it was woken (a very slow CPU queue)
+# not decided within its turn (PGOV_TURN_MS, 250 ms) after it was woken (a
+# very slow CPU queue)
 cmp_ok($sent, '<=', $waiters * 1.1, 'about one wake-up was sent per waiter');
 
 # First come, first served within each tenant: admissions in round order.
