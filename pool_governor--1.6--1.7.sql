@@ -200,3 +200,24 @@ BEGIN
 	END IF;
 END
 $$;
+
+--
+-- Privileges: PUBLIC reads nothing of the governor.  recommend() and
+-- pool_config() read the history and the tenants in force through raw
+-- functions PUBLIC may not execute, so PUBLIC could call them only to fail;
+-- capacity() and health_window() told PUBLIC the server's numbers.  All
+-- four are pg_monitor's now, as the views are.  (plan_pool() and
+-- size_pool() stay PUBLIC: pure arithmetic on the numbers they are given.)
+-- health_window() is unused by the extension since 1.3 and kept for
+-- callers of its own; current_setting('pool_governor.health_window') says
+-- the same.
+--
+REVOKE ALL ON FUNCTION pool_governor.recommend(interval, float8, int, int, int,
+	interval, interval, float8, interval, interval, interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pool_governor.pool_config(text, text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pool_governor.capacity() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pool_governor.health_window() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pool_governor.recommend(interval, float8, int, int, int,
+	interval, interval, float8, interval, interval, interval, text),
+	pool_governor.pool_config(text, text, int), pool_governor.capacity(),
+	pool_governor.health_window() TO pg_monitor;

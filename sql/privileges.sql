@@ -35,6 +35,30 @@ SELECT pool_governor.reset_stats();
 SELECT pool_governor.reset_stats('shop');
 RESET ROLE;
 
+-- PUBLIC executes only the pure arithmetic of the pool advice; every
+-- function that reads the governor is pg_monitor's or the owner's (1.7)
+SELECT p.proname
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'pool_governor'
+  AND has_function_privilege('regress_pgov_user', p.oid, 'EXECUTE')
+ORDER BY 1;
+SET ROLE regress_pgov_user;
+SELECT * FROM pool_governor.pool_config('shop');
+SELECT pool_governor.capacity();
+RESET ROLE;
+SET ROLE regress_pgov_monitor;
+SELECT count(*) > 0 AS can_read FROM pool_governor.pool_config('shop');
+SELECT pool_governor.capacity() > 0 AS can_read;
+SELECT count(*) >= 0 AS can_read FROM pool_governor.node_limits;
+SELECT count(*) >= 0 AS can_read FROM pool_governor.node_status;
+SELECT count(*) >= 0 AS can_read FROM pool_governor.node_budgets;
+INSERT INTO pool_governor.node_limits (node, tenant) VALUES ('primary', 'shop');
+RESET ROLE;
+SET ROLE regress_pgov_user;
+SELECT count(*) FROM pool_governor.node_limits;
+SELECT count(*) FROM pool_governor.node_status;
+RESET ROLE;
+
 -- The configuration is unchanged.
 SELECT name, max_connections FROM pool_governor.tenants ORDER BY name;
 
