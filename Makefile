@@ -8,7 +8,7 @@ OBJS = \
 	src/settings.o \
 	src/admission.o \
 	src/board.o \
-	src/config.o \
+	src/tables.o \
 	src/configuration.o \
 	src/control.o \
 	src/drain.o \

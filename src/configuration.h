@@ -2,7 +2,7 @@
  *
  * configuration.h
  *		A configuration as the governor holds it outside shared memory: read
- *		from the tables (config.c) or the snapshot file (snapshot.c), fitted
+ *		from the tables (tables.c) or the snapshot file (snapshot.c), fitted
  *		to the server as it is now, then published (board.c).  No SQL here.
  *
  *-------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  *		slots with the live processes and samples per-tenant history.
  *
  * One background worker, connected to pool_governor.database.  It sleeps on
- * its latch; a committing configuration change sets it (config.c), so does
+ * its latch; a committing configuration change sets it (tables.c), so does
  * SIGHUP, and the timeout brings the periodic work: reconciliation and
  * sampling every pool_governor.sample_interval, and a re-read of the tables
  * every few seconds, which is how a standby (whose tables change by WAL
@@ -52,11 +52,11 @@
 
 #include "board.h"
 #include "compat.h"
-#include "config.h"
 #include "control.h"
 #include "drain.h"
 #include "history.h"
 #include "settings.h"
+#include "tables.h"
 #include "worker.h"
 
 /* How often the tables are re-read even when no commit asked for it. */
@@ -66,8 +66,10 @@
 #define PGOV_DB_RETRY_MIN_MS	5000
 #define PGOV_DB_RETRY_MAX_MS	300000
 
-/* The previous start found the database: connect at once.  Kept in shared
- * memory (written only by the worker) as the worker restarts to connect. */
+/* This start of the worker has connected to its database (process-local:
+ * each start is a new process).  What the next start should do is in the
+ * control block's database state (pgov_db_note), which forget_database
+ * resets when a start dies before it connected. */
 static bool connected = false;
 
 static bool said_not_installed = false;

@@ -22,23 +22,6 @@ CREATE ROLE victim LOGIN;
 CREATE ROLE noisy LOGIN;
 });
 
-# The worker's tick count, from the history it samples every tick.
-sub ticks
-{
-	return $node->safe_psql('postgres',
-		'SELECT count(DISTINCT sample_time) FROM pool_governor.history');
-}
-
-# Waits until the worker has sampled n more ticks.
-sub wait_ticks
-{
-	my ($n) = @_;
-	my $t = ticks();
-	$node->poll_query_until('postgres',
-		"SELECT count(DISTINCT sample_time) >= $t + $n FROM pool_governor.history")
-	  or die "the worker did not tick $n times";
-}
-
 # 1. Adoption is not skipped because logins are waiting.  capx cap 3 (r5);
 # busy cap 1, 10 may wait 50 s (r4).  Mode off: 3 r5 sessions; mode
 # enforce; 1 r4 holder and 3 r4 waiters.
@@ -47,16 +30,10 @@ INSERT INTO pool_governor.tenants (name, max_connections, max_waiting, wait_time
 VALUES ('capx', 3, 0, '0'), ('busy', 1, 10, '50 s');
 INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('capx', 'r5'), ('busy', 'r4');
 });
-$node->append_conf('postgresql.conf', "pool_governor.mode = off\n");
-$node->reload;
-$node->poll_query_until('postgres', "SELECT mode = 'off' FROM pool_governor.health")
-  or die 'mode did not switch to off';
+set_and_wait($node, 'pool_governor.mode', 'off');
 my $r5 = burst($node, 'r5', 3);
 is($r5->{result}{admitted}, 3, 'with the governor off, 3 r5 sessions log in');
-$node->append_conf('postgresql.conf', "pool_governor.mode = enforce\n");
-$node->reload;
-$node->poll_query_until('postgres', "SELECT mode = 'enforce' FROM pool_governor.health")
-  or die 'mode did not switch to enforce';
+set_and_wait($node, 'pool_governor.mode', 'enforce');
 my $holder = burst($node, 'r4', 1);
 is($holder->{result}{admitted}, 1, 'busy holds its one seat');
 my @waiters;
@@ -127,7 +104,7 @@ is($node->safe_psql('postgres',
 		"SELECT count(*) || '/' || count(*) FILTER (WHERE pid = $stalled_pid) FROM pool_governor.sessions WHERE tenant = 'wt' AND state = 'waiting'"),
 	'2/1', 'the stopped waiter and the third one still wait');
 my $woken = $node->safe_psql('postgres', 'SELECT woken FROM pool_governor.wakeups');
-wait_ticks(3);
+wait_worker($node, ticks => 3);
 is($node->safe_psql('postgres', 'SELECT woken FROM pool_governor.wakeups'), $woken,
 	'the stopped waiter is not woken again tick after tick');
 $holders->cmd('close 1');

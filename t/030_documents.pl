@@ -62,7 +62,8 @@ cmp_ok($ran, '>=', 4, "every SQL example ran ($ran)");
 # force, and the reference's node_limits and PgBouncer rows were applied.
 is($node->safe_psql('postgres',
 		"SELECT string_agg(tenant || ':' || coalesce(max_connections::text, '-') || '/' || reserved_connections, ',' ORDER BY tenant) FROM pool_governor.tenant_status WHERE tenant IN ('shop', 'inventory', 'reporting')"),
-	'inventory:30/10,reporting:-/0,shop:40/20', 'the README\'s founding case is in force');
+	'inventory:30/10,reporting:0/0,shop:40/20',
+	'the README\'s founding case is in force, with docs/operations.md\'s node_limits (reporting never on the primary)');
 is($node->safe_psql('postgres', "SELECT refusal_sqlstate FROM pool_governor.tenants WHERE name = 'app'"),
 	'57P03', 'the PgBouncer example\'s governor side was applied');
 

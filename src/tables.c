@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * config.c
+ * tables.c
  *		The configuration tables: reading and validating them, refusing bad
  *		writes, and loading the committed configuration (worker only).
  *
@@ -52,12 +52,12 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
-#include "config.h"
 #include "control.h"
 #include "events.h"
 #include "problems.h"
 #include "settings.h"
 #include "snapshot.h"
+#include "tables.h"
 
 PG_FUNCTION_INFO_V1(pgov_config_trigger);
 PG_FUNCTION_INFO_V1(pgov_reload);
