@@ -1173,25 +1173,43 @@ step(void)
 	}
 }
 
+/* An ask of tenant e at t, generation 1, deciding before deadline_us
+ * from t; the caller sets the rest. */
+static void
+ask_at(PgovAsk *ask, int e, int64_t t, int64_t deadline_us)
+{
+	memset(ask, 0, sizeof(*ask));
+	ask->tenant = e;
+	ask->generation = 1;
+	ask->now = t;
+	ask->deadline_cap = t + deadline_us;
+}
+
+/* A login decides by ask in slot: a new login claims its (free) slot, a
+ * waiter decides again in its own. */
+static PgovVerdict
+decide_in(int slot, const PgovAsk *ask)
+{
+	PgovVerdict v;
+	PgovWho		w = who_of(next_pid);
+
+	if (board.slots[slot].state == PGOV_SLOT_FREE)
+		pgov_seat_claim(&board, slot, next_pid++, &w, ask->now);
+	pgov_seat_decide(&board, slot, ask, &v);
+	return v;
+}
+
 /* A login of tenant e into slot at t, kept when admitted. */
 static PgovVerdict
 login_in(int slot, int e, int64_t t, int capacity)
 {
 	PgovAsk		ask;
-	PgovVerdict v;
-	PgovWho		w = who_of(next_pid);
 
-	memset(&ask, 0, sizeof(ask));
-	ask.tenant = e;
-	ask.generation = 1;
-	ask.now = t;
+	ask_at(&ask, e, t, 10000000);
 	ask.capacity = capacity;
 	ask.slot_limit = capacity;
-	ask.deadline_cap = t + 10000000;
 	ask.have_free_slots = free_slots;
-	pgov_seat_claim(&board, slot, next_pid++, &w, t);
-	pgov_seat_decide(&board, slot, &ask, &v);
-	return v;
+	return decide_in(slot, &ask);
 }
 
 /* One login of tenant entry e at time t in slot 1 (given back if
@@ -1284,25 +1302,15 @@ static PgovVerdict
 paced_login(int slot, int e, int64_t t, int pace_max_ms, bool monitor)
 {
 	PgovAsk		ask;
-	PgovVerdict v;
-	PgovWho		w = who_of(next_pid);
 
-	memset(&ask, 0, sizeof(ask));
-	ask.tenant = e;
-	ask.generation = 1;
-	ask.now = t;
+	ask_at(&ask, e, t, 5000000);
 	ask.capacity = 100;
 	ask.slot_limit = 100;
 	ask.monitor = monitor;
-	ask.deadline_cap = t + 5000000;
 	ask.keep_free = 5;
 	ask.pace_max_ms = pace_max_ms;
 	ask.have_free_slots = pace_slots;
-	/* a new login claims its slot; a waiter decides again in its own */
-	if (board.slots[slot].state == PGOV_SLOT_FREE)
-		pgov_seat_claim(&board, slot, next_pid++, &w, t);
-	pgov_seat_decide(&board, slot, &ask, &v);
-	return v;
+	return decide_in(slot, &ask);
 }
 
 static void
