@@ -25,6 +25,7 @@ OBJS = \
 	src/snapformat.o \
 	src/snapshot.o \
 	src/status.o \
+	src/sync.o \
 	src/views.o \
 	src/worker.o
 EXTENSION = pool_governor

@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * board.c
- *		Owner of the seat board and the bookkeeping beside it (board.h has
- *		the locking protocol): every login's claim, decision and release,
- *		whom to wake, publication, the worker's sync, adoption and
- *		reconciliation, reload tickets and the worker handshake.
+ *		Owner of the seat board and its lock (board.h has the locking
+ *		protocol): every login's claim, decision and release, whom to wake,
+ *		publication, the moves the worker's sync asks for (sync.c), the
+ *		drain's marks, the copies the views read, and the logins' counters.
  *
- * seats.c is the pure state machine behind the board; this file is its
- * only caller, and calls it holding the board's lock.  A publication also
- * installs the rules, through rules.c, holding both locks (rules first).
+ * seats.c (with share.c and publish.c) is the pure state machine behind
+ * the board; this file is its only caller, and calls it holding the
+ * board's lock.  A publication also installs the rules, through rules.c,
+ * holding both locks (rules first).  Every function here that takes the
+ * lock is the only code that touches the fields it guards.
  *
  *-------------------------------------------------------------------------
  */
@@ -653,288 +655,144 @@ pgov_follow_role(void)
 		report_role(role);
 }
 
-static int
-pid_cmp(const void *a, const void *b)
-{
-	int			x = *(const int *) a;
-	int			y = *(const int *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
- * Keeps the counters equal to the live sessions under the rules in force
- * (worker, every tick):
- * - a governed session classified by an older generation (it logged in
- *   while a publication was being planned) is classified and moved;
- * - with adopt, a client backend that holds no slot (it logged in while the
- *   governor was off) is counted from its own backend status: its role,
- *   database, current application_name and address.
- * Catalog reads happen outside our locks; each move is re-checked under it.
+ * The worker's sync with the live sessions (sync.c) reads their identity
+ * and the catalog outside the lock, then asks here, under it, for each
+ * change: a copy of the slots to look at, and each move applied only if
+ * the slot still holds the same session.
  */
-void
-pgov_sync_sessions(bool adopt)
-{
-	int			nslots = board.nslots;
-	int		   *todo = palloc(sizeof(int) * nslots);
-	PgovSlot   *copy = palloc(sizeof(PgovSlot) * nslots);
-	uint64		generation;
-	int			n = 0;
-	int			i;
-	int			nbackends;
-	int			adopted = 0;
-	PgovGroups	groups;
 
-	LWLockAcquire(bs->lock, LW_SHARED);
-	generation = bs->generation;
-	for (i = 0; i < nslots; i++)
-	{
-		PgovSlot   *s = &board.slots[i];
-
-		if (s->state == PGOV_SLOT_GOVERNED && s->generation != generation)
-		{
-			copy[n] = *s;
-			todo[n++] = i;
-		}
-	}
-	LWLockRelease(bs->lock);
-
-	for (i = 0; i < n; i++)
-	{
-		PgovPlace	place;
-		PgovSlot   *s = &board.slots[todo[i]];
-
-		TimestampTz now;
-
-		memset(&groups, 0, sizeof(groups));
-		pgov_rules_place(&copy[i].who, &groups, &place);
-		pgov_groups_free(&groups);
-		now = GetCurrentTimestamp();
-		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-		if (s->pid == copy[i].pid && s->entered_at == copy[i].entered_at &&
-			bs->generation == place.generation)
-			pgov_seat_reclassify(&board, todo[i], place.tenant,
-								 place.rule_id, place.generation, now);
-		LWLockRelease(bs->lock);
-	}
-	/* a session moved out of a tenant may have freed a seat there */
-	if (n > 0)
-		pgov_wake_waiters();
-
-	if (adopt)
-	{
-		int		   *pids;
-		int		   *scratch = palloc(sizeof(int) * nslots);
-		int			npids = 0;
-		int			nstray;
-
-		/*
-		 * A stray is a started client session that holds no slot.  Each
-		 * started session is looked up among the slots' holders
-		 * (pgov_seat_strays); only the strays cost a proc array lookup.
-		 */
-		pgstat_clear_snapshot();
-		nbackends = pgstat_fetch_stat_numbackends();
-		pids = palloc(sizeof(int) * (nbackends + 1));
-		for (i = 1; i <= nbackends; i++)
-		{
-			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
-
-			if (l && (l->backendStatus.st_backendType == B_BACKEND ||
-					  l->backendStatus.st_backendType == B_WAL_SENDER) &&
-				!PGOV_BACKEND_STARTING(&l->backendStatus))
-				pids[npids++] = l->backendStatus.st_procpid;
-		}
-		LWLockAcquire(bs->lock, LW_SHARED);
-		nstray = pgov_seat_strays(&board, pids, npids, scratch);
-		LWLockRelease(bs->lock);
-
-		for (i = 1; i <= nbackends && nstray > 0; i++)
-		{
-			LocalPgBackendStatus *l = PGOV_LOCAL_BEENTRY(i);
-			PgBackendStatus *be;
-			PGPROC	   *proc;
-			int			slotno;
-			bool		candidate;
-			bool		exempt;
-			PgovWho		who;
-			PgovPlace	place;
-			TimestampTz now;
-
-			if (l == NULL)
-				continue;
-			be = &l->backendStatus;
-			if ((be->st_backendType != B_BACKEND && be->st_backendType != B_WAL_SENDER) ||
-				PGOV_BACKEND_STARTING(be) ||
-				bsearch(&be->st_procpid, pids, nstray, sizeof(int), pid_cmp) == NULL)
-				continue;
-			proc = BackendPidGetProc(be->st_procpid);
-			if (proc == NULL)
-				continue;
-			slotno = PGOV_PROCNO(proc);
-			if (slotno < 0 || slotno >= nslots)
-				continue;
-			LWLockAcquire(bs->lock, LW_SHARED);
-			candidate = board.slots[slotno].pid == 0 &&
-				board.slots[slotno].last_pid != be->st_procpid;
-			LWLockRelease(bs->lock);
-			if (!candidate)
-				continue;
-
-			pgov_who_from_backend(be, &who);
-			exempt = pgov_who_is_exempt(&who, be->st_backendType == B_WAL_SENDER);
-			memset(&place, 0, sizeof(place));
-			if (!exempt)
-			{
-				memset(&groups, 0, sizeof(groups));
-				pgov_rules_place(&who, &groups, &place);
-				pgov_groups_free(&groups);
-			}
-
-			now = GetCurrentTimestamp();
-			LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-			if (ProcGlobal->allProcs[slotno].pid == be->st_procpid &&
-				(exempt || bs->generation == place.generation) &&
-				pgov_seat_adopt(&board, slotno, be->st_procpid, &who,
-								exempt, be->st_backendType == B_BACKEND,
-								place.tenant, place.rule_id, place.generation,
-								now))
-				adopted++;
-			LWLockRelease(bs->lock);
-		}
-		pgstat_clear_snapshot();
-		pfree(pids);
-		pfree(scratch);
-		if (adopted > 0)
-			pgov_event_add(PGOV_EV_ADOPTED, NULL, NULL,
-						   "%d sessions that logged in without the governor are now counted",
-						   adopted);
-	}
-	pfree(todo);
-	pfree(copy);
-}
-
-/*
- * Exemption follows the setting in force (worker, every tick): a governed
- * session that is exempt now leaves its tenant's count and is counted
- * apart; an exempt session in an ordinary slot (a superuser, never a
- * walsender) that is no longer exempt joins the tenant the rules place it
- * in.  pool_governor.exempt_superusers and the role's attributes are read
- * outside the lock; each move is made under it only if the slot still
- * holds the same session in the same state.  Returns how many moved.
- */
+/* Copies the slots that pick selects (with their indexes into todo);
+ * returns how many, and the generation in force. */
 int
-pgov_sync_exemption(void)
+pgov_board_copy_slots(PgovSlotPick pick, PgovSlot *copy, int *todo,
+					  uint64 *generation)
 {
-	int			nslots = board.nslots;
-	PgovSlot   *copy = palloc(sizeof(PgovSlot) * nslots);
-	int		   *todo = palloc(sizeof(int) * nslots);
 	int			n = 0;
-	int			to_exempt = 0;
-	int			to_governed = 0;
 	int			i;
 
 	LWLockAcquire(bs->lock, LW_SHARED);
-	for (i = 0; i < nslots; i++)
-	{
-		PgovSlot   *s = &board.slots[i];
-
-		if (s->state == PGOV_SLOT_GOVERNED ||
-			(s->state == PGOV_SLOT_EXEMPT && s->ordinary))
-		{
-			copy[n] = *s;
-			todo[n++] = i;
-		}
-	}
-	LWLockRelease(bs->lock);
-
-	for (i = 0; i < n; i++)
-	{
-		PgovSlot   *c = &copy[i];
-		PgovSlot   *s = &board.slots[todo[i]];
-		bool		exempt = pgov_who_is_exempt(&c->who, false);
-		PgovPlace	place;
-		PgovGroups	groups;
-		TimestampTz now;
-
-		if (exempt == (c->state == PGOV_SLOT_EXEMPT))
-			continue;
-		memset(&place, 0, sizeof(place));
-		if (!exempt)
-		{
-			memset(&groups, 0, sizeof(groups));
-			pgov_rules_place(&c->who, &groups, &place);
-			pgov_groups_free(&groups);
-		}
-		now = GetCurrentTimestamp();
-		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-		if (s->pid == c->pid && s->entered_at == c->entered_at &&
-			s->state == c->state)
-		{
-			if (exempt)
-				to_exempt += pgov_seat_make_exempt(&board, todo[i], now);
-			else if (bs->generation == place.generation)
-				to_governed += pgov_seat_make_governed(&board, todo[i],
-													   place.tenant,
-													   place.rule_id,
-													   place.generation,
-													   now);
-		}
-		LWLockRelease(bs->lock);
-	}
-	pfree(copy);
-	pfree(todo);
-	/* a session that left its tenant freed a seat there */
-	if (to_exempt > 0)
-		pgov_wake_waiters();
-	if (to_exempt > 0 || to_governed > 0)
-		pgov_event_add(PGOV_EV_EXEMPTION, NULL, NULL,
-					   "exemption follows the setting in force: %d sessions now counted apart, %d now counted in their tenant",
-					   to_exempt, to_governed);
-	return to_exempt + to_governed;
-}
-
-/*
- * Frees the slots of backends that exited without giving their seat back.
- * A slot is indexed by its PGPROC and the exit callback runs before the
- * PGPROC is released, so a slot whose PGPROC now holds another pid, or
- * whose process is gone, has leaked.  A backend still in the hook owns its
- * PGPROC and is never taken for a leak.  The scan reads pids without the
- * lock; each suspect is released under it, only if still the same pid.
- */
-void
-pgov_reconcile(void)
-{
-	int			i;
-
+	*generation = bs->generation;
 	for (i = 0; i < board.nslots; i++)
 	{
-		int			pid = board.slots[i].pid;
-		PgovReleased out;
-		bool		released;
-		TimestampTz now;
+		PgovSlot   *s = &board.slots[i];
+		bool		take;
 
-		if (pid == 0)
-			continue;
-		if (ProcGlobal->allProcs[i].pid == pid &&
-			!(kill(pid, 0) != 0 && errno == ESRCH))
-			continue;
-
-		now = GetCurrentTimestamp();
-		LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-		released = pgov_seat_release(&board, i, pid, now, &out);
-		LWLockRelease(bs->lock);
-
-		if (released)
+		if (pick == PGOV_PICK_STALE)
+			take = s->state == PGOV_SLOT_GOVERNED && s->generation != bs->generation;
+		else
+			take = s->state == PGOV_SLOT_GOVERNED ||
+				(s->state == PGOV_SLOT_EXEMPT && s->ordinary);
+		if (take)
 		{
-			pgov_wake_waiters();
-			ereport(LOG,
-					(errmsg("pool_governor reclaimed the seat of process %d, which exited without returning it",
-							pid)));
-			pgov_event_add(PGOV_EV_SLOT_RECLAIMED, out.tenant[0] ? out.tenant : NULL,
-						   &out.who, "process %d exited without returning its seat", pid);
+			copy[n] = *s;
+			todo[n++] = i;
 		}
 	}
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/*
+ * Moves the session that slot slotno held when copied into *was: to the
+ * tenant place says (RECLASSIFY, MAKE_GOVERNED: only while place's
+ * generation is in force) or out of its tenant (MAKE_EXEMPT).  Returns
+ * whether it moved.
+ */
+bool
+pgov_board_move(int slotno, const PgovSlot *was, PgovMove move,
+				const PgovPlace *place, TimestampTz now)
+{
+	PgovSlot   *s = &board.slots[slotno];
+	bool		moved = false;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	if (s->pid == was->pid && s->entered_at == was->entered_at)
+	{
+		switch (move)
+		{
+			case PGOV_MOVE_RECLASSIFY:
+				if (bs->generation == place->generation)
+					moved = pgov_seat_reclassify(&board, slotno, place->tenant,
+												 place->rule_id,
+												 place->generation, now);
+				break;
+			case PGOV_MOVE_MAKE_EXEMPT:
+				if (s->state == was->state)
+					moved = pgov_seat_make_exempt(&board, slotno, now);
+				break;
+			case PGOV_MOVE_MAKE_GOVERNED:
+				if (s->state == was->state && bs->generation == place->generation)
+					moved = pgov_seat_make_governed(&board, slotno, place->tenant,
+													place->rule_id,
+													place->generation, now);
+				break;
+		}
+	}
+	LWLockRelease(bs->lock);
+	return moved;
+}
+
+/* Of the sorted pids of started client sessions, keeps (sorted, first)
+ * those no slot holds; returns how many (pgov_seat_strays). */
+int
+pgov_board_strays(int *pids, int npids, int *scratch)
+{
+	int			n;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	n = pgov_seat_strays(&board, pids, npids, scratch);
+	LWLockRelease(bs->lock);
+	return n;
+}
+
+/* May slot slotno take in process pid?  (Free, and pid is not the session
+ * that just gave it back.)  A hint: pgov_board_adopt decides again. */
+bool
+pgov_board_adoptable(int slotno, int pid)
+{
+	bool		ok;
+
+	LWLockAcquire(bs->lock, LW_SHARED);
+	ok = board.slots[slotno].pid == 0 && board.slots[slotno].last_pid != pid;
+	LWLockRelease(bs->lock);
+	return ok;
+}
+
+/* Counts a session that passed no hook, in slot slotno, if its process is
+ * still there and place's generation is in force (exempt: counted apart). */
+bool
+pgov_board_adopt(int slotno, int pid, const PgovWho *who, bool exempt,
+				 bool ordinary, const PgovPlace *place, TimestampTz now)
+{
+	bool		adopted;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	adopted = ProcGlobal->allProcs[slotno].pid == pid &&
+		(exempt || bs->generation == place->generation) &&
+		pgov_seat_adopt(&board, slotno, pid, who, exempt, ordinary,
+						place->tenant, place->rule_id, place->generation, now);
+	LWLockRelease(bs->lock);
+	return adopted;
+}
+
+/* The pid slot slotno holds, read without the lock (a hint). */
+int
+pgov_board_slot_pid(int slotno)
+{
+	return ((volatile PgovSlot *) &board.slots[slotno])->pid;
+}
+
+/* Gives back what process pid, gone, still holds in slot slotno. */
+bool
+pgov_board_reclaim(int slotno, int pid, TimestampTz now, PgovReleased *out)
+{
+	bool		released;
+
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	released = pgov_seat_release(&board, slotno, pid, now, out);
+	LWLockRelease(bs->lock);
+	return released;
 }
 
 /*

@@ -141,18 +141,42 @@ extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 
 /* The worker */
 extern uint64 pgov_publish(const PgovConfig *cfg);
-extern void pgov_sync_sessions(bool adopt);
-extern void pgov_reconcile(void);
 extern void pgov_wake_waiters(void);
 extern TimestampTz pgov_turn_ends(void);
 extern void pgov_follow_role(void);
 extern int	pgov_board_drain_due(TimestampTz now, PgovDrainDue *due,
 								 char (*names)[NAMEDATALEN], int *due_of,
 								 PgovDrainSession *sessions, int *nsessions);
-extern int	pgov_sync_exemption(void);
 extern bool pgov_board_drain_mark(const PgovDrainSession *session,
 								  const PgovDrainDue *due);
 extern void pgov_board_count_drained(const PgovDrainDue *due, int n);
+
+/* The worker's sync with the live sessions (sync.c) */
+typedef enum PgovSlotPick
+{
+	PGOV_PICK_STALE,			/* governed, classified by an older generation */
+	PGOV_PICK_EXEMPTION			/* governed, or exempt in an ordinary slot */
+} PgovSlotPick;
+
+typedef enum PgovMove
+{
+	PGOV_MOVE_RECLASSIFY,
+	PGOV_MOVE_MAKE_EXEMPT,
+	PGOV_MOVE_MAKE_GOVERNED
+} PgovMove;
+
+extern int	pgov_board_copy_slots(PgovSlotPick pick, PgovSlot *copy,
+								  int *todo, uint64 *generation);
+extern bool pgov_board_move(int slotno, const PgovSlot *was, PgovMove move,
+							const PgovPlace *place, TimestampTz now);
+extern int	pgov_board_strays(int *pids, int npids, int *scratch);
+extern bool pgov_board_adoptable(int slotno, int pid);
+extern bool pgov_board_adopt(int slotno, int pid, const PgovWho *who,
+							 bool exempt, bool ordinary,
+							 const PgovPlace *place, TimestampTz now);
+extern int	pgov_board_slot_pid(int slotno);
+extern bool pgov_board_reclaim(int slotno, int pid, TimestampTz now,
+							   PgovReleased *out);
 
 /* Anyone */
 extern uint64 pgov_generation(void);

@@ -12,9 +12,9 @@
  */
 #include "postgres.h"
 
-#include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "settings.h"
 
 int			pgov_mode = PGOV_MODE_ENFORCE;

@@ -56,6 +56,7 @@
 #include "drain.h"
 #include "history.h"
 #include "settings.h"
+#include "sync.h"
 #include "tables.h"
 #include "worker.h"
 

@@ -107,7 +107,7 @@ sub ten_clients
 	my ($why) = map { $_->{err} } grep { $_->{err} ne '' } @c;
 	my $last = 0;
 	$last = $_->{end} > $last ? $_->{end} : $last for @c;
-	note(sprintf('%d served, %d failed; ends from %.2f s to %.2f s after the clients came, the seats freed at %.2f s',
+	diag(sprintf("PgBouncer $major.$minor: %d served, %d failed; ends from %.2f s to %.2f s after the clients came, the seats freed at %.2f s",
 		$served, $failed, $first - $started, $last - $started, $freed - $started));
 	stop_bouncer();
 	wait_connected($node, 'app', 0) or die 'the tenant did not empty';

@@ -135,7 +135,7 @@ sub three_instances
 }
 
 my ($bs, $bf, $bwhy, $cs, $cf, $cwhy, $secs, $most, $closed) = three_instances();
-note(sprintf('advised: B %d/%d, C %d/%d served/failed in %.1f s; most sessions %s (governor/pg_stat_activity); A closed %d idle',
+diag(sprintf("PgBouncer $version advised: B %d/%d, C %d/%d served/failed in %.1f s; most sessions %s (governor/pg_stat_activity); A closed %d idle",
 	$bs, $bf, $cs, $cf, $secs, $most, $closed));
 is("$bs/$bf", '4/0', "PgBouncer $version, instance B (pool empty, the tenant full): all 4 clients served")
   or diag($bwhy);
@@ -146,7 +146,7 @@ is($most, '3/3', '  and the three PgBouncers never held more than the cap of 3')
 # The same with idle connections kept longer than the governor's wait: B's
 # and C's server logins wait, are refused, and their clients fail.
 ($bs, $bf, $bwhy, $cs, $cf, $cwhy, $secs, $most, $closed) = three_instances(server_idle_timeout => 60);
-note(sprintf('server_idle_timeout 60: B %d/%d, C %d/%d served/failed in %.1f s; most %s',
+diag(sprintf("PgBouncer $version, server_idle_timeout 60: B %d/%d, C %d/%d served/failed in %.1f s; most %s",
 	$bs, $bf, $cs, $cf, $secs, $most));
 is("$bs/$bf $cs/$cf", '0/4 0/4',
 	'with server_idle_timeout longer than the wait, B\'s and C\'s clients fail (the test bites)');
