@@ -553,8 +553,15 @@ pgov_pace_refusal(PgovPace *pace, int64_t now, int max_ms)
 		pace->since = pace->last = 0;
 		return 0;
 	}
-	/* a gap longer than the quiet time (or a clock gone back) starts a run */
-	if (pace->since == 0 || now < pace->last ||
+	/*
+	 * Logins read the time before they take the board's lock, so they come
+	 * here a little out of order: a time before the latest is taken as the
+	 * latest (it is part of the same run, not a new one).
+	 */
+	if (now < pace->last)
+		now = pace->last;
+	/* a gap longer than the quiet time starts a run */
+	if (pace->since == 0 ||
 		now - pace->last > ((int64_t) max_ms + PGOV_PACE_QUIET_MS) * 1000)
 		pace->since = now;
 	pace->last = now;

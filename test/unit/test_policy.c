@@ -1016,8 +1016,12 @@ test_pace_refusal(void)
 	CHECK(pgov_pace_refusal(&p, t + 420 * ms, 0) == 0);
 	CHECK(p.since == 0 && p.last == 0);
 	CHECK(pgov_pace_refusal(&p, t + 440 * ms, 1000) == 0);
-	/* a clock gone back starts a new run rather than a negative hold */
-	CHECK(pgov_pace_refusal(&p, t + 300 * ms, 1000) == 0);
+	/* a refusal that read the time before the latest one did (logins take
+	 * the lock out of order) belongs to the same run: no new run, no
+	 * negative hold */
+	CHECK(pgov_pace_refusal(&p, t + 460 * ms, 1000) == 20 * PGOV_PACE_RAMP);
+	CHECK(pgov_pace_refusal(&p, t + 450 * ms, 1000) == 20 * PGOV_PACE_RAMP);
+	CHECK(p.last == t + 460 * ms);
 	/* the longest setting, 10 s, after a long storm */
 	for (i = 1; i <= 1000; i++)
 		pgov_pace_refusal(&p, t + 300 * ms + i * 20 * ms, 10000);
