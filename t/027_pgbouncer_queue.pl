@@ -83,8 +83,7 @@ sub ten_clients
 	{
 		for my $c (grep { !$_->{end} } @c)
 		{
-			$c->{h}->pump_nb;
-			$c->{end} = time unless $c->{h}->pumpable;
+			$c->{end} = time if has_ended($c->{h});
 		}
 		if (!$freed && (time - $started >= 4 || !grep { !$_->{end} } @c))
 		{

@@ -15,7 +15,7 @@ use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
   wait_generation_after generation counts write_config superusers_gone
-  wait_worker set_and_wait start_pgbouncer);
+  wait_worker set_and_wait start_pgbouncer has_ended);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -185,6 +185,19 @@ sub burst
 	$self->{started} = time;
 	$self->{result} = $self->_answer unless $opts{nowait};
 	return $self;
+}
+
+# Whether an IPC::Run harness's process has ended, reading what it wrote so
+# far.  IPC::Run's pump_nb dies "process ended prematurely" when the process
+# ended since the last look (its pipes closed in one pump, the child reaped
+# in the next): that is an end, not an error.
+sub has_ended
+{
+	my ($h) = @_;
+	return 1 unless $h->pumpable;
+	my $ok = eval { $h->pump_nb; 1 };
+	die $@ unless $ok || $@ =~ /process ended prematurely/;
+	return !$ok || !$h->pumpable;
 }
 
 # A real PgBouncer (/usr/sbin/pgbouncer) in front of $node's database
