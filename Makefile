@@ -8,6 +8,7 @@ OBJS = \
 	src/settings.o \
 	src/admission.o \
 	src/board.o \
+	src/boardread.o \
 	src/tables.o \
 	src/configuration.o \
 	src/control.o \
@@ -15,6 +16,7 @@ OBJS = \
 	src/events.o \
 	src/history.o \
 	src/identity.o \
+	src/loginstats.o \
 	src/policy.o \
 	src/problems.o \
 	src/rules.o \

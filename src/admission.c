@@ -41,6 +41,7 @@
 #include "board.h"
 #include "compat.h"
 #include "identity.h"
+#include "loginstats.h"
 #include "rules.h"
 #include "settings.h"
 

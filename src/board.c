@@ -4,7 +4,8 @@
  *		Owner of the seat board and its lock (board.h has the locking
  *		protocol): every login's claim, decision and release, whom to wake,
  *		publication, the moves the worker's sync asks for (sync.c), the
- *		drain's marks, the copies the views read, and the logins' counters.
+ *		drain's marks, and the lock's hold for the copies the views read
+ *		(boardread.c).
  *
  * seats.c (with share.c and publish.c) is the pure state machine behind
  * the board; this file is its only caller, and calls it holding the
@@ -34,6 +35,7 @@
 #include "control.h"
 #include "events.h"
 #include "identity.h"
+#include "loginstats.h"
 #include "publish.h"
 #include "settings.h"
 #include "share.h"
@@ -52,16 +54,6 @@ typedef struct BoardShared
 	PgovSeatTotals totals;
 	uint64		generation;		/* written holding the rules' lock too */
 	TimestampTz loaded_at;
-
-	/* atomics, no lock */
-	pg_atomic_uint64 hook_logins;
-	pg_atomic_uint64 hook_ns_total;
-	pg_atomic_uint64 hook_hist[PGOV_TIMING_BUCKETS];
-	pg_atomic_uint64 wakeups;	/* waiters woken for a seat or new rules */
-	pg_atomic_uint64 wakeups_admitted;	/* woken, then admitted */
-	pg_atomic_uint64 wakeups_requeued;	/* woken, then still waiting */
-	pg_atomic_uint64 setup_logins;	/* set-up times recorded */
-	pg_atomic_uint32 setup_us[PGOV_SETUP_RING];	/* a ring, by setup_logins */
 } BoardShared;
 
 static BoardShared *bs = NULL;
@@ -87,7 +79,6 @@ typedef struct PgovWakeList
 /* Tries to plan every session before a publication takes the locks. */
 #define PGOV_PLAN_ATTEMPTS		20
 
-static void timing_reset(void);
 static int	role_after(int role);
 static bool follow_role_locked(int role, TimestampTz now, PgovWakeList *w);
 static void report_role(int role);
@@ -112,7 +103,6 @@ void
 pgov_board_attach(void *base, LWLock *lock, bool init)
 {
 	char	   *p = base;
-	int			i;
 
 	bs = (BoardShared *) p;
 	p += MAXALIGN(sizeof(BoardShared));
@@ -129,16 +119,6 @@ pgov_board_attach(void *base, LWLock *lock, bool init)
 
 	memset(bs, 0, sizeof(*bs));
 	bs->lock = lock;
-	pg_atomic_init_u64(&bs->hook_logins, 0);
-	pg_atomic_init_u64(&bs->hook_ns_total, 0);
-	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
-		pg_atomic_init_u64(&bs->hook_hist[i], 0);
-	pg_atomic_init_u64(&bs->wakeups, 0);
-	pg_atomic_init_u64(&bs->wakeups_admitted, 0);
-	pg_atomic_init_u64(&bs->wakeups_requeued, 0);
-	pg_atomic_init_u64(&bs->setup_logins, 0);
-	for (i = 0; i < PGOV_SETUP_RING; i++)
-		pg_atomic_init_u32(&bs->setup_us[i], 0);
 	pgov_board_init(&board);
 	pgov_board_window(&board, (int64) pgov_health_window_s * USECS_PER_SEC);
 }
@@ -290,7 +270,7 @@ wake_slots(const int *slots, int n)
 		SetLatch(&ProcGlobal->allProcs[slots[i]].procLatch);
 	if (n > 0)
 	{
-		pg_atomic_fetch_add_u64(&bs->wakeups, n);
+		pgov_count_woken(n);
 		pgov_nudge_worker();
 	}
 }
@@ -324,15 +304,6 @@ pgov_turn_ends(void)
 	ends = pgov_seat_turn_ends(&board, (int64) now);
 	LWLockRelease(bs->lock);
 	return (TimestampTz) ends;
-}
-
-/* A woken waiter decided again: admitted, or still waiting (a wake-up that
- * was of no use to it). */
-void
-pgov_count_wakeup(bool admitted)
-{
-	pg_atomic_fetch_add_u64(admitted ? &bs->wakeups_admitted :
-							&bs->wakeups_requeued, 1);
 }
 
 /* After the lock: a slot still held by a backend that left is reclaimed. */
@@ -896,289 +867,23 @@ pgov_reset_stats(const char *tenant)
 	if (tenant == NULL || idx >= 0)
 		pgov_board_reset_stats(&board, idx, now);
 	LWLockRelease(bs->lock);
-	if (tenant == NULL)
-		timing_reset();
 	return tenant == NULL || idx >= 0;
 }
 
-const char *
-pgov_slot_state_name(PgovSlotState state)
-{
-	switch (state)
-	{
-		case PGOV_SLOT_FREE:
-			return "free";
-		case PGOV_SLOT_CLAIMED:
-			return "starting";
-		case PGOV_SLOT_GOVERNED:
-			return "governed";
-		case PGOV_SLOT_WAITING:
-			return "waiting";
-		case PGOV_SLOT_EXEMPT:
-			return "exempt";
-	}
-	return "unknown";
-}
-
-/* Adds one login's time in the hook to the timing histogram. */
-void
-pgov_timing_record(uint64 ns)
-{
-	uint64		us = ns / 1000;
-	int			bucket = 0;
-
-	while (bucket < PGOV_TIMING_BUCKETS - 1 && us >= (UINT64CONST(1) << bucket))
-		bucket++;
-	pg_atomic_fetch_add_u64(&bs->hook_hist[bucket], 1);
-	pg_atomic_fetch_add_u64(&bs->hook_logins, 1);
-	pg_atomic_fetch_add_u64(&bs->hook_ns_total, (int64) ns);
-}
-
 /*
- * A login admitted without waiting took us microseconds from its backend's
- * start (the connection accepted) to its admission: fork, start-up packet,
- * authentication and the governor's decision, what a pool pays to open a
- * connection on this server (the network and TLS aside).  Lock-free: a
- * ring of the last PGOV_SETUP_RING.
+ * Runs reader on the board under its lock SHARED, for the copies the views
+ * and the sampler read (boardread.c): a reader copies into memory its
+ * caller allocated before and does nothing else.
  */
 void
-pgov_setup_record(int64 us)
+pgov_board_read(PgovBoardReader reader, void *arg)
 {
-	uint64		n = pg_atomic_fetch_add_u64(&bs->setup_logins, 1);
-
-	pg_atomic_write_u32(&bs->setup_us[n % PGOV_SETUP_RING],
-						(uint32) Min(Max(us, 1), PG_INT32_MAX));
-}
-
-/* The recorded set-up times (out[PGOV_SETUP_RING]); returns how many. */
-int
-pgov_board_setup_times(int32 *out)
-{
-	uint64		n = pg_atomic_read_u64(&bs->setup_logins);
-	int			count = (int) Min(n, (uint64) PGOV_SETUP_RING);
-	int			i;
-
-	for (i = 0; i < count; i++)
-		out[i] = (int32) pg_atomic_read_u32(&bs->setup_us[i]);
-	return count;
-}
-
-static void
-timing_reset(void)
-{
-	int			i;
-
-	pg_atomic_write_u64(&bs->hook_logins, 0);
-	pg_atomic_write_u64(&bs->hook_ns_total, 0);
-	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
-		pg_atomic_write_u64(&bs->hook_hist[i], 0);
-}
-
-/*
- * Copies, for the sampler and the views: each takes the lock SHARED for a
- * copy into memory the caller allocated before, and nothing else.
- */
-
-/* Every tenant entry's numbers into tenants[max_tenants] (returns how many
- * entries are in use, the high-water mark); with owners[nslots], also the
- * governed slots' pids and tenants, *nowners of them. */
-int
-pgov_board_counts(PgovTenantCounts *tenants, PgovSlotOwner *owners,
-				  int *nowners)
-{
-	int			n;
-	int			i;
+	PgovBoardMoment m;
 
 	LWLockAcquire(bs->lock, LW_SHARED);
-	n = bs->totals.ntenants;
-	for (i = 0; i < n; i++)
-	{
-		const PgovTenant *t = &board.tenants[i];
-
-		tenants[i].in_use = t->in_use;
-		tenants[i].incarnation = t->incarnation;
-		memcpy(tenants[i].name, t->name, NAMEDATALEN);
-		tenants[i].connected = t->connected;
-		tenants[i].waiting = t->waiting;
-		tenants[i].admitted = t->admitted;
-		tenants[i].rejected = t->rejected;
-	}
-	if (owners)
-	{
-		*nowners = 0;
-		for (i = 0; i < board.nslots; i++)
-		{
-			const PgovSlot *s = &board.slots[i];
-
-			if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
-			{
-				owners[*nowners].pid = s->pid;
-				owners[*nowners].tenant = s->tenant;
-				(*nowners)++;
-			}
-		}
-	}
+	m.board = &board;
+	m.generation = bs->generation;
+	m.loaded_at = bs->loaded_at;
+	reader(&m, arg);
 	LWLockRelease(bs->lock);
-	return n;
-}
-
-/* The tenant entries into out[max_tenants]; returns the high-water mark. */
-int
-pgov_board_tenants(PgovTenant *out)
-{
-	int			n;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	n = bs->totals.ntenants;
-	memcpy(out, board.tenants, sizeof(PgovTenant) * n);
-	LWLockRelease(bs->lock);
-	return n;
-}
-
-/* The slots held by a backend into out[nslots], with their tenant's name
- * ("" for none) in names[nslots]; returns how many. */
-int
-pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN])
-{
-	int			n = 0;
-	int			i;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	for (i = 0; i < board.nslots; i++)
-	{
-		const PgovSlot *s = &board.slots[i];
-
-		if (s->pid == 0 || s->state == PGOV_SLOT_FREE)
-			continue;
-		out[n] = *s;
-		if (s->tenant >= 0)
-			memcpy(names[n], board.tenants[s->tenant].name, NAMEDATALEN);
-		else
-			names[n][0] = '\0';
-		n++;
-	}
-	LWLockRelease(bs->lock);
-	return n;
-}
-
-/* The server-wide numbers behind pool_governor.health; caller holds
- * bs->lock. */
-static void
-state_locked(PgovBoardState *st)
-{
-	int			i;
-
-	memset(st, 0, sizeof(*st));
-	st->sum_held = bs->totals.sum_held;
-	st->exempt_connected = bs->totals.exempt_connected;
-	st->capacity = pgov_capacity_in_force(&board, pgov_capacity(), pgov_slot_limit());
-	st->reserved_unused = pgov_reserved_unused(&board);
-	st->rejected = bs->totals.rejected_total;
-	st->generation = bs->generation;
-	st->loaded_at = bs->loaded_at;
-	st->role = bs->totals.role;
-	st->role_since = (TimestampTz) bs->totals.role_since;
-	for (i = 0; i < bs->totals.ntenants; i++)
-		st->tenants += board.tenants[i].in_use;
-}
-
-/* The control block's part of st (worker, problems, node name), in the
- * role the board's copy says is in force: its own lock, after the board's. */
-static void
-state_control(PgovBoardState *st)
-{
-	PgovControlState c;
-
-	pgov_control_state(pgov_numbers_role(st->role), &c);
-	st->worker_pid = c.worker_pid;
-	st->level = c.level;
-	strlcpy(st->problem, c.problem, sizeof(st->problem));
-	strlcpy(st->node_name, c.node_name, NAMEDATALEN);
-}
-
-/* The server-wide numbers behind pool_governor.health. */
-void
-pgov_board_state(PgovBoardState *st)
-{
-	LWLockAcquire(bs->lock, LW_SHARED);
-	state_locked(st);
-	LWLockRelease(bs->lock);
-	state_control(st);
-}
-
-/*
- * One moment of the board, for a view: the tenant entries into
- * tenants[max_tenants] (returns the high-water mark), the totals, the
- * server-wide numbers and, with owners[nslots], each governed slot's pid
- * and tenant (*nowners), all under one hold of the lock, so that no row
- * mixes moments.
- */
-int
-pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
-				PgovBoardState *st, PgovSlotOwner *owners, int *nowners)
-{
-	int			n;
-	int			i;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	n = bs->totals.ntenants;
-	memcpy(tenants, board.tenants, sizeof(PgovTenant) * n);
-	*totals = bs->totals;
-	state_locked(st);
-	*nowners = 0;
-	for (i = 0; owners && i < board.nslots; i++)
-	{
-		const PgovSlot *s = &board.slots[i];
-
-		if (s->pid != 0 && s->tenant >= 0 && s->state == PGOV_SLOT_GOVERNED)
-		{
-			owners[*nowners].pid = s->pid;
-			owners[*nowners].tenant = s->tenant;
-			(*nowners)++;
-		}
-	}
-	LWLockRelease(bs->lock);
-	state_control(st);
-	return n;
-}
-
-/* Each tenant's logins over the health window at now: names and sums into
- * arrays of max_tenants; returns how many tenants. */
-int
-pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums, TimestampTz now)
-{
-	int			n = 0;
-	int			i;
-
-	LWLockAcquire(bs->lock, LW_SHARED);
-	for (i = 0; i < bs->totals.ntenants; i++)
-	{
-		if (!board.tenants[i].in_use)
-			continue;
-		memcpy(names[n], board.tenants[i].name, NAMEDATALEN);
-		pgov_tenant_recent(&board, i, now, &sums[n]);
-		n++;
-	}
-	LWLockRelease(bs->lock);
-	return n;
-}
-
-/* The hook's timing histogram (hist[PGOV_TIMING_BUCKETS]). */
-void
-pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total)
-{
-	int			i;
-
-	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
-		hist[i] = pg_atomic_read_u64(&bs->hook_hist[i]);
-	*logins = pg_atomic_read_u64(&bs->hook_logins);
-	*ns_total = pg_atomic_read_u64(&bs->hook_ns_total);
-}
-
-void
-pgov_board_wakeups(uint64 *woken, uint64 *admitted, uint64 *requeued)
-{
-	*woken = pg_atomic_read_u64(&bs->wakeups);
-	*admitted = pg_atomic_read_u64(&bs->wakeups_admitted);
-	*requeued = pg_atomic_read_u64(&bs->wakeups_requeued);
 }

@@ -2,14 +2,15 @@
  *
  * board.h
  *		The seat board in shared memory (the tenants' counters and queues,
- *		one slot per backend, the totals: seats.h), the generation it
- *		follows and the logins' counters, with every operation on them.
- *		The worker's control block (reload tickets, the commit flag, the
- *		handshake, problems) is a region of its own: control.h.
+ *		one slot per backend, the totals: seats.h) and the generation it
+ *		follows, with every operation on them.  The worker's control
+ *		block (control.h) and the logins' counters (loginstats.h) are
+ *		regions of their own.
  *
- * board.c is the only code that touches these fields and the only taker of
+ * board.c is the only code that writes these fields and the only taker of
  * the board's lock; seats.c is the pure state machine it drives, and its
- * only caller.
+ * only caller.  boardread.c's copies read the board (const) inside a hold
+ * that board.c takes for them (pgov_board_read).
  *
  * Locking protocol
  * ----------------
@@ -38,8 +39,8 @@
  * a login classifies under the rules' lock, then decides under this one,
  * and starts again if the generation moved in between.
  *
- * The timing histogram, the set-up ring and the wake-up counters are
- * atomics, read and written without the lock.
+ * The logins' counters (timing, set-up times, wake-ups) are a region of
+ * their own: loginstats.h.
  *
  * Nothing under this lock may ereport(ERROR), allocate or read a catalog:
  * the exit callback that gives a seat back needs it and runs during FATAL
@@ -60,55 +61,15 @@
 #include "rules.h"
 #include "seats.h"
 
-/*
- * The time the hook takes for a login that does not wait, as a histogram:
- * bucket i counts logins decided in under 2^i microseconds, the last one
- * the rest.
- */
-#define PGOV_TIMING_BUCKETS 20
-
-/* The set-up times of the last logins admitted without a wait (backend
- * start to admission), for the pool advice. */
-#define PGOV_SETUP_RING 1024
-
-/* A tenant's numbers as the sampler and the views copy them. */
-typedef struct PgovTenantCounts
+/* The board as a reader sees it under the lock (pgov_board_read). */
+typedef struct PgovBoardMoment
 {
-	bool		in_use;
-	uint32		incarnation;
-	char		name[NAMEDATALEN];
-	int			connected;
-	int			waiting;
-	int64		admitted;
-	int64		rejected;
-} PgovTenantCounts;
-
-/* A governed session's slot: whose, and in which tenant. */
-typedef struct PgovSlotOwner
-{
-	int			pid;
-	int			tenant;
-} PgovSlotOwner;
-
-/* The server-wide numbers behind pool_governor.health. */
-typedef struct PgovBoardState
-{
-	int			sum_held;
-	int			exempt_connected;
-	int			capacity;		/* in force */
-	int			reserved_unused;
-	int			tenants;
-	int64		rejected;
+	const PgovBoard *board;
 	uint64		generation;
 	TimestampTz loaded_at;
-	int			worker_pid;
-	PgovProblemLevel level;
-	char		problem[PGOV_PROBLEM_LEN];
-	int			role;			/* whose numbers are in force; may be
-								 * PGOV_ROLE_UNKNOWN */
-	TimestampTz role_since;
-	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
-} PgovBoardState;
+} PgovBoardMoment;
+
+typedef void (*PgovBoardReader) (const PgovBoardMoment *m, void *arg);
 
 /* A governed session of a tenant whose drain is due (pgov_board_drain_due). */
 typedef struct PgovDrainSession
@@ -134,9 +95,6 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 							  const PgovPlace *place, TimestampTz entered,
 							  TimestampTz deadline_cap, PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
-extern void pgov_count_wakeup(bool admitted);
-extern void pgov_timing_record(uint64 ns);
-extern void pgov_setup_record(int64 us);
 extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 
 /* The worker */
@@ -183,21 +141,7 @@ extern uint64 pgov_generation(void);
 extern int	pgov_board_role(void);
 extern bool pgov_reset_stats(const char *tenant);
 
-/* Copies for the views and the sampler */
-extern int	pgov_board_counts(PgovTenantCounts *tenants, PgovSlotOwner *owners,
-							  int *nowners);
-extern int	pgov_board_tenants(PgovTenant *out);
-extern int	pgov_board_backends(PgovSlot *out, char (*names)[NAMEDATALEN]);
-extern void pgov_board_state(PgovBoardState *st);
-extern int	pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
-							PgovBoardState *st, PgovSlotOwner *owners,
-							int *nowners);
-extern int	pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums,
-							  TimestampTz now);
-extern void pgov_board_timing(uint64 *hist, uint64 *logins, uint64 *ns_total);
-extern int	pgov_board_setup_times(int32 *out);
-extern void pgov_board_wakeups(uint64 *woken, uint64 *admitted,
-							   uint64 *requeued);
-extern const char *pgov_slot_state_name(PgovSlotState state);
+/* Runs a reader under the lock, SHARED: the copies of boardread.h */
+extern void pgov_board_read(PgovBoardReader reader, void *arg);
 
 #endif							/* PGOV_BOARD_H */

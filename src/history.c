@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "board.h"
+#include "boardread.h"
 #include "compat.h"
 #include "history.h"
 #include "settings.h"
@@ -180,7 +181,7 @@ slot_pid_cmp(const void *a, const void *b)
  * Records one tick (worker): per tenant, the seats held, how they split by
  * backend state, the waiters, and admissions / refusals since the previous
  * tick.  O(backends log backends); the board's lock is held only for its
- * copy (board.c), this region's only for the writing, with everything
+ * copy (boardread.c), this region's only for the writing, with everything
  * allocated before.
  */
 void

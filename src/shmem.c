@@ -9,7 +9,8 @@
  * Each owner sizes its region and attaches to it (creating it the first
  * time); nothing else touches a region or takes its lock:
  *
- *		board	board.c		tenants, slots, totals, login counters
+ *		board	board.c		tenants, slots, totals
+ *		logins	loginstats.c	the logins' counters (atomics: its lock unused)
  *		control	control.c	the worker's handshake, reload() tickets, the
  *							commit flag, problems, the worker's progress
  *		rules	rules.c		published rules and their index
@@ -31,6 +32,7 @@
 #include "control.h"
 #include "events.h"
 #include "history.h"
+#include "loginstats.h"
 #include "rules.h"
 #include "settings.h"
 #include "shmem.h"
@@ -45,6 +47,7 @@ typedef struct PgovRegion
 static const PgovRegion regions[] = {
 	{"board", pgov_board_shmem_size, pgov_board_attach},
 	{"control", pgov_control_shmem_size, pgov_control_attach},
+	{"logins", pgov_loginstats_shmem_size, pgov_loginstats_attach},
 	{"rules", pgov_rules_shmem_size, pgov_rules_attach},
 	{"events", pgov_events_shmem_size, pgov_events_attach},
 	{"history", pgov_history_shmem_size, pgov_history_attach},

@@ -5,7 +5,7 @@
  *		number of a read from one copy of the board taken under one hold of
  *		its lock, each tenant's health from the one rule of policy.c.
  *
- * Like views.c, it asks the owners for copies (board.c, control.c) and
+ * Like views.c, it asks the owners for copies (boardread.c, control.c) and
  * builds its tuples after; nothing here touches shared memory itself.
  *
  *-------------------------------------------------------------------------
@@ -23,6 +23,7 @@
 #include "utils/tuplestore.h"
 
 #include "board.h"
+#include "boardread.h"
 #include "compat.h"
 #include "settings.h"
 #include "views.h"

@@ -31,10 +31,12 @@
 #include "utils/tuplestore.h"
 
 #include "board.h"
+#include "boardread.h"
 #include "compat.h"
 #include "control.h"
 #include "events.h"
 #include "history.h"
+#include "loginstats.h"
 #include "settings.h"
 #include "views.h"
 
@@ -354,6 +356,27 @@ pgov_worker_1_3(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
 }
 
+/* A slot state's name in pool_governor.backends. */
+static const char *
+slot_state_name(PgovSlotState state)
+{
+	switch (state)
+	{
+		case PGOV_SLOT_FREE:
+			return "free";
+		case PGOV_SLOT_CLAIMED:
+			return "starting";
+		case PGOV_SLOT_GOVERNED:
+			return "governed";
+		case PGOV_SLOT_WAITING:
+			return "waiting";
+		case PGOV_SLOT_EXEMPT:
+			return "exempt";
+	}
+	return "unknown";
+}
+
+
 /* One row per governed, waiting or exempt backend. */
 #define PGOV_BACKENDS_COLS_V1_0 11
 
@@ -390,7 +413,7 @@ pgov_backends_1_0(PG_FUNCTION_ARGS)
 		v[c++] = CStringGetTextDatum(s->who.application_name);
 		v[c] = addr_text(&s->who, &nulls[c]);
 		c++;
-		v[c++] = CStringGetTextDatum(pgov_slot_state_name(s->state));
+		v[c++] = CStringGetTextDatum(slot_state_name(s->state));
 		v[c] = pgov_ts_or_null(s->entered_at, &nulls[c]);
 		c++;
 		nulls[c] = (s->state == PGOV_SLOT_WAITING);
@@ -601,6 +624,8 @@ pgov_reset_stats_1_0(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant \"%s\" does not exist", name),
 				 errhint("The tenants are listed in pool_governor.tenant_status.")));
+	if (name == NULL)
+		pgov_login_timing_reset();
 	PG_RETURN_VOID();
 }
 
@@ -626,7 +651,7 @@ pgov_admission_timing_1_0(PG_FUNCTION_ARGS)
 
 	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
-	pgov_board_timing(hist, &logins, &ns_total);
+	pgov_login_timing(hist, &logins, &ns_total);
 	for (i = 0; i < PGOV_TIMING_BUCKETS; i++)
 	{
 		Datum		v[2];
@@ -654,7 +679,7 @@ pgov_setup_times_1_4(PG_FUNCTION_ARGS)
 	pgov_require_loaded();
 	InitMaterializedSRF(fcinfo, 0);
 	times = palloc(sizeof(int32) * PGOV_SETUP_RING);
-	n = pgov_board_setup_times(times);
+	n = pgov_login_setup_times(times);
 	for (i = 0; i < n; i++)
 	{
 		Datum		v[2];
@@ -677,7 +702,7 @@ pgov_admission_mean_us_1_0(PG_FUNCTION_ARGS)
 	uint64		ns_total;
 
 	pgov_require_loaded();
-	pgov_board_timing(hist, &logins, &ns_total);
+	pgov_login_timing(hist, &logins, &ns_total);
 	if (logins == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8((double) ns_total / logins / 1000.0);
@@ -701,7 +726,7 @@ pgov_wakeups_1_2(PG_FUNCTION_ARGS)
 	pgov_require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	pgov_board_wakeups(&woken, &admitted, &requeued);
+	pgov_login_wakeups(&woken, &admitted, &requeued);
 	v[0] = Int64GetDatum((int64) woken);
 	v[1] = Int64GetDatum((int64) admitted);
 	v[2] = Int64GetDatum((int64) requeued);
