@@ -40,6 +40,12 @@ plan skip_all => 'etcd is not installed (Debian package etcd-server; scripts/set
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my $bindir = `pg_config --bindir`;
 chomp $bindir;
+# The old leader rejoins with pg_rewind, which must be of the server's own
+# major: on 16 (scripts/pg16) the clients are 17's, whose pg_rewind refuses
+# a 16 data directory, so that step is skipped there, saying why.
+my ($server_major) = `$bindir/postgres --version` =~ /(\d+)/;
+my ($rewind_major) = (-x "$bindir/pg_rewind" ? `$bindir/pg_rewind --version` : '') =~ /(\d+)/;
+my $can_rewind = defined $rewind_major && $rewind_major == $server_major;
 my $timeout = $PostgreSQL::Test::Utils::timeout_default;
 my $http = HTTP::Tiny->new(timeout => 2);
 
@@ -427,23 +433,31 @@ ok(wait_for("$other->{name} to follow", sub { is_streaming_replica($other) }),
 
 # 2. While pg1 is down, a standby's budget changes; then pg1 rejoins.
 safe_sql($new, "UPDATE pool_governor.node_limits SET max_connections = 1 WHERE node = 'standby' AND tenant = 'shop'");
-start_patroni($pg1);
-ok(wait_for('pg1 to rejoin', sub { is_streaming_replica($pg1) }),
-	'pg1 rejoins as a streaming replica (pg_rewind)');
-my $first = burst($pg1, 'shop', 3, tcp => 1);
-ok($first->{result}{admitted} <= 2,
-	"pg1's first shop logins are judged as a standby's ($first->{result}{admitted} of 3 admitted, never the primary's 4)");
-$first->finish;
-ok(poll_sql($pg1, "SELECT max_connections = 1 AND limits_from = 'standby' FROM pool_governor.tenant_status WHERE tenant = 'shop'",
-		'pg1 to load'),
-	'pg1 enforces the replicated tables, changed while it was down');
-my $one = burst($pg1, 'shop', 3, tcp => 1);
-is($one->{result}{admitted}, 1, 'pg1 admits 1 of 3 shop logins');
-$one->finish;
-is(safe_sql($pg1, 'SELECT node_name || \' \' || role FROM pool_governor.node_status'),
-	'pg1 standby', 'pg1 says it is a standby');
-($rc, $out, $err) = sql($pg1, 'SELECT 1', 'reporting');
-is($rc, 0, 'reporting logs in on pg1, now a standby');
+my @members = qw(pg2 pg3);
+SKIP:
+{
+	skip "pg1 cannot rejoin: pg_rewind here is " . ($rewind_major // 'missing')
+	  . ", the server $server_major (no pg_rewind of the server's own major)", 6
+	  unless $can_rewind;
+	unshift @members, 'pg1';
+	start_patroni($pg1);
+	ok(wait_for('pg1 to rejoin', sub { is_streaming_replica($pg1) }),
+		'pg1 rejoins as a streaming replica (pg_rewind)');
+	my $first = burst($pg1, 'shop', 3, tcp => 1);
+	ok($first->{result}{admitted} <= 2,
+		"pg1's first shop logins are judged as a standby's ($first->{result}{admitted} of 3 admitted, never the primary's 4)");
+	$first->finish;
+	ok(poll_sql($pg1, "SELECT max_connections = 1 AND limits_from = 'standby' FROM pool_governor.tenant_status WHERE tenant = 'shop'",
+			'pg1 to load'),
+		'pg1 enforces the replicated tables, changed while it was down');
+	my $one = burst($pg1, 'shop', 3, tcp => 1);
+	is($one->{result}{admitted}, 1, 'pg1 admits 1 of 3 shop logins');
+	$one->finish;
+	is(safe_sql($pg1, 'SELECT node_name || \' \' || role FROM pool_governor.node_status'),
+		'pg1 standby', 'pg1 says it is a standby');
+	($rc, $out, $err) = sql($pg1, 'SELECT 1', 'reporting');
+	is($rc, 0, 'reporting logs in on pg1, now a standby');
+}
 
 # 3. Switchover: the new leader hands over to the other survivor.
 my ($out_s, $err_s) = ('', '');
@@ -469,7 +483,7 @@ IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'edit-config', '--force', '-p
 		'pool_governor.capacity=8' ],
 	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
 is($? >> 8, 0, 'patronictl edit-config sets pool_governor.capacity = 8');
-for my $name (qw(pg1 pg2 pg3))
+for my $name (@members)
 {
 	ok(poll_sql($node{$name}, 'SELECT capacity = 8 FROM pool_governor.health', "$name capacity"),
 		"$name governs 8 seats after Patroni's reload");
@@ -485,7 +499,7 @@ is($? >> 8, 0, 'patronictl edit-config sets pool_governor.max_tenants (a restart
 IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'restart', 'pgov', '--force' ],
 	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
 is($? >> 8, 0, 'patronictl restart restarts the members') or diag($out_s . $err_s);
-for my $name (qw(pg1 pg2 pg3))
+for my $name (@members)
 {
 	ok(poll_sql($node{$name}, "SELECT current_setting('pool_governor.max_tenants') = '2048'",
 			"$name restarted"), "$name runs with the new setting");
