@@ -177,7 +177,17 @@ for (1 .. 600)
 	usleep(100_000);
 }
 ok($scraped, 'Prometheus scrapes the exporter') or diag(slurp_file("$tmp/prometheus.log"));
-sleep 2;
+# the alert looks at the counter's increase: Prometheus must hold a sample
+# of it from before the next refusal, so wait for two scrapes of it
+my $samples = 0;
+for (1 .. 600)
+{
+	my $r = prom_get('/api/v1/query?query=count_over_time(pool_governor_tenant_rejected_total%7Btenant%3D%22shop%22%7D%5B1m%5D)');
+	$samples = $r->{data}{result}[0]{value}[1] // 0 if $r && $r->{status} eq 'success';
+	last if $samples >= 2;
+	usleep(100_000);
+}
+cmp_ok($samples, '>=', 2, 'Prometheus holds two samples of shop\'s refusals before the next one');
 my $more = $shop->cmd('open 1');
 is($more->{refused}, 1, 'shop is refused once more');
 my $firing;
