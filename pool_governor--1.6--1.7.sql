@@ -42,6 +42,16 @@ ALTER FUNCTION pool_governor.raw_tenant_status_1_7() RENAME TO raw_tenant_status
 REVOKE ALL ON FUNCTION pool_governor.raw_tenant_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pool_governor.raw_tenant_status() TO pg_monitor;
 
+--
+-- Each raw function that feeds one view takes that view's name (the views
+-- follow their functions by OID): raw_backends() is raw_sessions(),
+-- raw_node() raw_node_status(), raw_node_limits() raw_node_budgets().
+-- They are pg_monitor's plumbing, not the contract: query the views.
+--
+ALTER FUNCTION pool_governor.raw_backends() RENAME TO raw_sessions;
+ALTER FUNCTION pool_governor.raw_node() RENAME TO raw_node_status;
+ALTER FUNCTION pool_governor.raw_node_limits() RENAME TO raw_node_budgets;
+
 CREATE OR REPLACE FUNCTION pool_governor.pool_config(
 	tenant text,
 	library text DEFAULT 'psycopg_pool',

@@ -119,7 +119,7 @@ for my $cap ('40', 'NULL')
 		  or die "no waiter $k";
 	}
 	my $first = $node->safe_psql('postgres',
-		"SELECT pid FROM pool_governor.raw_backends() WHERE slot_state = 'waiting' ORDER BY entered_at LIMIT 1");
+		"SELECT pid FROM pool_governor.raw_sessions() WHERE slot_state = 'waiting' ORDER BY entered_at LIMIT 1");
 	my $worker = $node->safe_psql('postgres', 'SELECT pid FROM pool_governor.worker');
 	kill 'STOP', $first;
 	kill 'STOP', $worker;

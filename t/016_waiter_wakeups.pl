@@ -49,7 +49,7 @@ for my $r (0 .. $per_tenant - 1)
 	my $queued = $ntenants * ($r + 1);
 	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
 	until ($watch->query_safe(
-		"SELECT count(*) FROM pool_governor.raw_backends() WHERE slot_state = 'waiting'") == $queued)
+		"SELECT count(*) FROM pool_governor.raw_sessions() WHERE slot_state = 'waiting'") == $queued)
 	{
 		die "round $r: $queued logins did not queue" if time > $deadline;
 		Time::HiRes::sleep(0.01);

@@ -62,7 +62,7 @@ sub drain_pass
 	  or die 'the grace did not pass';
 	wait_worker($node, ticks => 2);
 	$node->poll_query_until('postgres',
-		"SELECT count(*) = $left FROM pool_governor.raw_backends() r JOIN pg_stat_activity a USING (pid) WHERE r.tenant = 'd'")
+		"SELECT count(*) = $left FROM pool_governor.raw_sessions() r JOIN pg_stat_activity a USING (pid) WHERE r.tenant = 'd'")
 	  or die 'the drained sessions did not exit';
 	return $since;
 }
