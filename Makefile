@@ -51,6 +51,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -DPGOV_VERSION=\"$(PGOV_SQL_VERSION)\"
 EXTRA_CLEAN = tmp_regress test/unit/test_policy test/unit/test_policy_asan \
 	test/unit/test_seats test/unit/test_seats_asan \
 	test/unit/test_snapshot test/unit/test_snapshot_asan test/unit/fuzz_snapshot \
+	test/unit/test_etcd test/unit/test_etcd_asan \
 	test/connburst bench/loadgen bench/test_loadgen test/unit/fuzz_policy bench/handoff \
 	bench/storm
 
@@ -85,6 +86,13 @@ test/unit/test_snapshot: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/che
 	$(CC) $(UNIT_CFLAGS) -o $@ $(SNAP_SRC)
 test/unit/test_snapshot_asan: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SNAP_SRC)
+
+# The cluster quota's pure side: base64, JSON, keys, etcd's messages, grants.
+ETCD_SRC = test/unit/test_etcd.c src/etcdmsg.c
+test/unit/test_etcd: $(ETCD_SRC) src/etcdmsg.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $(ETCD_SRC)
+test/unit/test_etcd_asan: $(ETCD_SRC) src/etcdmsg.h test/unit/check.h
+	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(ETCD_SRC)
 
 # A test helper that opens many connections at once and holds them.
 test/connburst: test/connburst.c
@@ -127,13 +135,16 @@ endif
 .PHONY: unit
 unit: test/unit/test_policy test/unit/test_policy_asan test/unit/test_seats \
 		test/unit/test_seats_asan test/unit/test_snapshot \
-		test/unit/test_snapshot_asan bench/test_loadgen bench/loadgen
+		test/unit/test_snapshot_asan test/unit/test_etcd test/unit/test_etcd_asan \
+		bench/test_loadgen bench/loadgen
 	./test/unit/test_policy
 	./test/unit/test_policy_asan
 	./test/unit/test_seats
 	./test/unit/test_seats_asan
 	./test/unit/test_snapshot
 	./test/unit/test_snapshot_asan
+	./test/unit/test_etcd
+	./test/unit/test_etcd_asan
 	./bench/test_loadgen
 	./bench/test_loadgen_args.sh
 
