@@ -626,6 +626,9 @@ pgov_validate_tenant(const PgovTenantDef *t, int64_t max_wait_ms, PgovProblem *p
 		t->refusal != PGOV_REFUSAL_CANNOT_CONNECT)
 		return problem(p, PGOV_BAD_REFUSAL, t->name, 0, "refusal_sqlstate",
 					   t->refusal, 0);
+	if (t->cluster_quota < 0)
+		return problem(p, PGOV_BAD_CLUSTER_QUOTA, t->name, 0,
+					   "cluster_max_connections", t->cluster_quota, 0);
 	if (t->max_connections != PGOV_NO_CAP &&
 		t->reserved_connections > t->max_connections)
 		return problem(p, PGOV_RESERVED_ABOVE_CAP, t->name, 0,
@@ -779,6 +782,9 @@ pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
 		else if (l->reserved_connections < 0)
 			problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, 0, "reserved_connections",
 					l->reserved_connections, 0);
+		else if (l->cluster_floor < 0)
+			problem(p, PGOV_NODE_NEGATIVE_VALUE, tenant, 0, "cluster_floor",
+					l->cluster_floor, 0);
 		else if (l->max_connections != PGOV_NO_CAP &&
 				 l->reserved_connections > l->max_connections)
 			problem(p, PGOV_NODE_RESERVED_ABOVE_CAP, tenant, 0,
@@ -789,6 +795,49 @@ pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
 		copy_text(p->text, sizeof(p->text), l->node);
 		return false;
 	}
+	memset(p, 0, sizeof(*p));
+	return true;
+}
+
+/*
+ * The cluster quota's floors (node_limits.cluster_floor): only on a row
+ * that names a node (a role's row would give the floor to every node in
+ * that role, however many), only for a tenant with a cluster quota, and a
+ * tenant's floors over all nodes at most its quota.  sums has ntenants
+ * entries (scratch).  O(tenants + rows).
+ */
+bool
+pgov_validate_cluster_floors(const PgovNodeLimit *limits, int nlimits,
+							 const PgovTenantDef *tenants, int ntenants,
+							 int64_t *sums, PgovProblem *p)
+{
+	int			i;
+
+	memset(sums, 0, sizeof(int64_t) * (size_t) ntenants);
+	for (i = 0; i < nlimits; i++)
+	{
+		const PgovNodeLimit *l = &limits[i];
+
+		if (l->cluster_floor == 0 || l->tenant < 0 || l->tenant >= ntenants)
+			continue;
+		if (strcmp(l->node, "primary") == 0 || strcmp(l->node, "standby") == 0)
+			problem(p, PGOV_FLOOR_ON_ROLE, tenants[l->tenant].name, 0,
+					"cluster_floor", l->cluster_floor, 0);
+		else if (tenants[l->tenant].cluster_quota == 0)
+			problem(p, PGOV_FLOOR_WITHOUT_QUOTA, tenants[l->tenant].name, 0,
+					"cluster_floor", l->cluster_floor, 0);
+		else
+		{
+			sums[l->tenant] += l->cluster_floor;
+			continue;
+		}
+		copy_text(p->text, sizeof(p->text), l->node);
+		return false;
+	}
+	for (i = 0; i < ntenants; i++)
+		if (sums[i] > tenants[i].cluster_quota && tenants[i].cluster_quota > 0)
+			return problem(p, PGOV_FLOORS_ABOVE_QUOTA, tenants[i].name, 0,
+						   "cluster_floor", sums[i], tenants[i].cluster_quota);
 	memset(p, 0, sizeof(*p));
 	return true;
 }
@@ -812,6 +861,7 @@ pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
 		out[i].max_connections = tenants[i].max_connections;
 		out[i].reserved_connections = tenants[i].reserved_connections;
 		out[i].from = PGOV_FROM_TENANTS;
+		out[i].cluster_floor = 0;
 	}
 	for (i = 0; i < nlimits; i++)
 	{
@@ -831,6 +881,7 @@ pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
 		out[l->tenant].max_connections = l->max_connections;
 		out[l->tenant].reserved_connections = l->reserved_connections;
 		out[l->tenant].from = from;
+		out[l->tenant].cluster_floor = from == PGOV_FROM_NAME ? l->cluster_floor : 0;
 	}
 }
 

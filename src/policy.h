@@ -71,7 +71,8 @@ typedef struct PgovTenantDef
 	int32_t		drain;			/* PgovDrain */
 	int64_t		drain_grace_ms;
 	int32_t		refusal;		/* PgovRefusal */
-	int32_t		unused;			/* zero: the bytes are compared */
+	int32_t		cluster_quota;	/* tenants.cluster_max_connections, at
+								 * least 1; 0 = none (SQL NULL) */
 } PgovTenantDef;
 
 /*
@@ -106,7 +107,8 @@ typedef struct PgovNodeLimit
 	int32_t		tenant;			/* index in the tenants */
 	int32_t		max_connections;	/* PGOV_NO_CAP = none */
 	int32_t		reserved_connections;
-	int32_t		pad;			/* zero: equal rows give equal bytes */
+	int32_t		cluster_floor;	/* seats the node may use without asking
+								 * (a named node's row only) */
 } PgovNodeLimit;
 
 /* Where a tenant's numbers on a node come from. */
@@ -123,6 +125,7 @@ typedef struct PgovNodeNumbers
 	int32_t		max_connections;
 	int32_t		reserved_connections;
 	int32_t		from;			/* PgovLimitsFrom */
+	int32_t		cluster_floor;	/* this node's floor (its named row's) */
 } PgovNodeNumbers;
 
 /* One classification rule (a row of pool_governor.rules); NULL = "" + flag */
@@ -232,7 +235,12 @@ typedef enum PgovProblemCode
 	PGOV_NODE_RESERVED_ABOVE_CAPACITY,	/* this node's numbers, as resolved */
 	PGOV_TOO_MANY_NODE_LIMITS,
 	PGOV_GRACE_TOO_LONG,
-	PGOV_BAD_REFUSAL			/* refusal_sqlstate; text = the value */
+	PGOV_BAD_REFUSAL,			/* refusal_sqlstate; text = the value */
+	PGOV_BAD_CLUSTER_QUOTA,		/* cluster_max_connections below 1 */
+	PGOV_FLOOR_ON_ROLE,			/* a cluster_floor on a role's row; text =
+								 * the role */
+	PGOV_FLOOR_WITHOUT_QUOTA,	/* text = the node */
+	PGOV_FLOORS_ABOVE_QUOTA		/* value = their sum, limit = the quota */
 } PgovProblemCode;
 
 typedef struct PgovProblem
@@ -349,6 +357,11 @@ extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 extern int	pgov_scale_reserves(PgovTenantDef *tenants, int ntenants,
 								int capacity);
 extern const char *pgov_role_name(int role);
+extern bool pgov_validate_cluster_floors(const PgovNodeLimit *limits,
+										 int nlimits,
+										 const PgovTenantDef *tenants,
+										 int ntenants, int64_t *sums,
+										 PgovProblem *p);
 extern bool pgov_validate_node_limits(const PgovNodeLimit *limits, int nlimits,
 									  const PgovTenantDef *tenants, int ntenants,
 									  PgovProblem *p);

@@ -174,6 +174,40 @@ problem_text(const PgovProblem *p, PgovProblemText *out)
 			snprintf(out->detail, sizeof(out->detail),
 					 "refusal_sqlstate is '53300' (too_many_connections, the default) or '57P03' (cannot_connect_now, which PgBouncer 1.21 and later take as temporary: they keep their clients queued and retry).");
 			break;
+		case PGOV_BAD_CLUSTER_QUOTA:
+			snprintf(out->msg, sizeof(out->msg),
+					 "cluster_max_connections of tenant \"%s\" must be at least 1", p->tenant);
+			snprintf(out->detail, sizeof(out->detail), "The value given is %lld.", value);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Leave it NULL for no cluster quota; max_connections = 0 shuts a tenant out of a node.");
+			break;
+		case PGOV_FLOOR_ON_ROLE:
+			snprintf(out->msg, sizeof(out->msg),
+					 "cluster_floor of tenant \"%s\" is given for the role \"%s\", not a node",
+					 p->tenant, p->text);
+			snprintf(out->detail, sizeof(out->detail),
+					 "A floor is seats one node may use without asking etcd; a role's row would give it to every node in the role, however many there are.");
+			snprintf(out->hint, sizeof(out->hint),
+					 "Give each node its floor in a row with its pool_governor.node_name.");
+			break;
+		case PGOV_FLOOR_WITHOUT_QUOTA:
+			snprintf(out->msg, sizeof(out->msg),
+					 "cluster_floor of tenant \"%s\" on node \"%s\" needs a cluster quota",
+					 p->tenant, p->text);
+			snprintf(out->detail, sizeof(out->detail),
+					 "The tenant's cluster_max_connections is NULL.");
+			snprintf(out->hint, sizeof(out->hint),
+					 "Set the tenant's cluster_max_connections, or the floor to 0.");
+			break;
+		case PGOV_FLOORS_ABOVE_QUOTA:
+			snprintf(out->msg, sizeof(out->msg),
+					 "cluster floors of tenant \"%s\" exceed its cluster quota", p->tenant);
+			snprintf(out->detail, sizeof(out->detail),
+					 "Its floors in pool_governor.node_limits sum to %lld; its cluster_max_connections is %lld.",
+					 value, limit);
+			snprintf(out->hint, sizeof(out->hint),
+					 "Lower some floors or raise the quota: the floors are seats each node uses without asking, so they must fit in the quota together.");
+			break;
 		case PGOV_BAD_DRAIN:
 			snprintf(out->msg, sizeof(out->msg),
 					 "invalid drain \"%s\" for tenant \"%s\"", p->text, p->tenant);

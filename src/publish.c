@@ -36,7 +36,7 @@ pgov_tenant_entries_needed(const PgovTenantDef *defs, int ndefs,
 /* def, with this node's numbers in each role (numbers NULL: def's), into
  * t, the numbers of role in force. */
 static void
-apply_def(PgovTenant *t, const PgovTenantDef *def,
+apply_def(const PgovBoard *b, PgovTenant *t, const PgovTenantDef *def,
 		  PgovNodeNumbers *const *numbers, int d, int role)
 {
 	int			r;
@@ -52,10 +52,19 @@ apply_def(PgovTenant *t, const PgovTenantDef *def,
 			n->max_connections = def->max_connections;
 			n->reserved_connections = def->reserved_connections;
 			n->from = PGOV_FROM_TENANTS;
+			n->cluster_floor = 0;
 		}
 	}
 	t->configured = true;
-	t->max_connections = t->by_role[pgov_numbers_role(role)].max_connections;
+	/* a tenant that loses its cluster quota keeps no grant */
+	if (def->cluster_quota <= 0)
+	{
+		t->cluster_granted = 0;
+		t->cluster_until = 0;
+		t->cluster_held = -1;
+	}
+	t->cluster_quota = def->cluster_quota;
+	t->max_connections = pgov_tenant_cap(b, t, role);
 	t->reserved_connections = t->by_role[pgov_numbers_role(role)].reserved_connections;
 	t->max_waiting = def->max_waiting;
 	t->wait_timeout_ms = def->wait_timeout_ms;
@@ -86,6 +95,7 @@ allocate_entry(PgovBoard *b, const char *name, int64_t now, int *cursor)
 		t->wait_head = t->wait_tail = -1;
 		t->wq_prev = t->wq_next = -1;
 		t->ac_prev = t->ac_next = -1;
+		t->cluster_held = -1;
 		t->stats_reset = now;
 		if (i + 1 > b->totals->ntenants)
 			b->totals->ntenants = i + 1;
@@ -188,7 +198,7 @@ pgov_seat_publish(PgovBoard *b, const PgovTenantDef *defs, int ndefs,
 		if (idx < 0)
 			idx = allocate_entry(b, def->name, now, &cursor);
 		/* cannot fail: removed entries were freed and the count checked */
-		apply_def(&b->tenants[idx], def, numbers, i < ndefs ? i : -1, tot->role);
+		apply_def(b, &b->tenants[idx], def, numbers, i < ndefs ? i : -1, tot->role);
 		if (i < ndefs)
 			map[i] = idx;
 		else

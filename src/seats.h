@@ -166,6 +166,11 @@ typedef struct PgovTenant
 	int64_t		drained;		/* idle sessions ended above the cap */
 	PgovPace	pace;			/* its run of refusals (policy.h) */
 	int64_t		paced;			/* refusals answered late by pacing */
+	int			cluster_quota;	/* tenants.cluster_max_connections; 0 = none */
+	int			cluster_granted;	/* seats etcd granted this node */
+	int64_t		cluster_until;	/* when this node stops using the grant */
+	int			cluster_held;	/* every node's floor and grant as etcd
+								 * last said; -1 = not known */
 	int			share_given;	/* pgov_seat_wakeable's scratch (lock held
 								 * EXCLUSIVE, even without mark): seats */
 	int			share_next;		/* handed in its simulation, next slot, */
@@ -191,6 +196,9 @@ typedef struct PgovSeatTotals
 	int			role;			/* PgovRole whose numbers are in force;
 								 * PGOV_ROLE_UNKNOWN until a login says */
 	int64_t		role_since;		/* when it was last switched */
+	int			cluster_on;		/* pool_governor.etcd_endpoints is set: a
+								 * tenant with a cluster quota has at most
+								 * its floor and its grant on this node */
 } PgovSeatTotals;
 
 /* A backend's handle on the arrays (pointers are per process). */
@@ -265,6 +273,8 @@ typedef struct PgovVerdict
 	int			waited_ms;
 	int64_t		deadline;		/* QUEUED: when the wait ends */
 	int			pace_ms;		/* REFUSED: hold the answer back this long */
+	int			cluster_quota;	/* the tenant's, when its cap here is its
+								 * floor and grant (else 0) */
 } PgovVerdict;
 
 /* What release() gave back, for the event it logs. */
@@ -326,6 +336,11 @@ extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
 
 extern void pgov_seat_note_above_cap(PgovBoard *b, int64_t now);
 extern bool pgov_seat_set_role(PgovBoard *b, int role, int64_t now);
+extern int	pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role);
+extern bool pgov_seat_cluster_on(PgovBoard *b, bool on, int64_t now);
+extern bool pgov_seat_cluster_grant(PgovBoard *b, int tenant, int granted,
+									int64_t until, int held, int64_t now);
+extern bool pgov_seat_cluster_expire(PgovBoard *b, int64_t now);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 extern void pgov_board_window(PgovBoard *b, int64_t window_us);
 extern void pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,

@@ -32,6 +32,9 @@ int			pgov_history_tenants = 64;
 int			pgov_event_log_size = 1024;
 int			pgov_refusal_pacing_ms = 1000;
 int			pgov_drain_test_pause_ms = 0;
+char	   *pgov_etcd_endpoints = NULL;
+char	   *pgov_cluster_name = NULL;
+int			pgov_lease_ttl_s = 10;
 
 static const struct config_enum_entry mode_options[] = {
 	{"enforce", PGOV_MODE_ENFORCE, false},
@@ -70,6 +73,80 @@ check_node_name(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Give the node its own name, such as its Patroni member name.");
 		return false;
 	}
+	return true;
+}
+
+/*
+ * etcd's client URLs, comma-separated: each http:// or https://, with no
+ * space in it (spaces around the commas are allowed), at most
+ * PGOV_ETCD_MAX_ENDPOINTS.  Empty: no cluster quota.
+ */
+static bool
+check_etcd_endpoints(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+	int			n = 0;
+
+	while (*p)
+	{
+		const char *start;
+		size_t		len;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		start = p;
+		while (*p && *p != ',' && *p != ' ')
+			p++;
+		len = p - start;
+		if (!((len > 7 && strncmp(start, "http://", 7) == 0) ||
+			  (len > 8 && strncmp(start, "https://", 8) == 0)))
+		{
+			GUC_check_errdetail("\"%.*s\" is not an http:// or https:// URL.", (int) len, start);
+			GUC_check_errhint("Give etcd's client URLs, comma-separated, such as http://10.0.0.1:2379,http://10.0.0.2:2379.");
+			return false;
+		}
+		if (len > PGOV_ETCD_URL_LEN)
+		{
+			GUC_check_errdetail("An endpoint must be at most %d bytes long.", PGOV_ETCD_URL_LEN);
+			return false;
+		}
+		while (*p == ' ')
+			p++;
+		if (*p && *p != ',')
+		{
+			GUC_check_errdetail("Endpoints are separated by commas.");
+			return false;
+		}
+		if (++n > PGOV_ETCD_MAX_ENDPOINTS)
+		{
+			GUC_check_errdetail("At most %d endpoints are used.", PGOV_ETCD_MAX_ENDPOINTS);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The cluster's name: the prefix of its keys in etcd. */
+static bool
+check_cluster_name(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+	size_t		len = strlen(p);
+
+	if (len == 0 || len >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A cluster name must be 1 to %d bytes long.", NAMEDATALEN - 1);
+		return false;
+	}
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+		{
+			GUC_check_errdetail("A cluster name is letters, digits, '-', '_' and '.' only (it begins the keys in etcd).");
+			return false;
+		}
 	return true;
 }
 
@@ -177,6 +254,21 @@ pgov_define_settings(void)
 							&pgov_refusal_pacing_ms, 1000, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
+	DefineCustomStringVariable("pool_governor.etcd_endpoints",
+							   gettext_noop("etcd's client URLs, comma-separated, where the nodes hold the tenants' cluster quotas."),
+							   gettext_noop("Empty: no cluster quota (tenants.cluster_max_connections is not enforced)."),
+							   &pgov_etcd_endpoints, "",
+							   PGC_SIGHUP, 0, check_etcd_endpoints, NULL, NULL);
+	DefineCustomStringVariable("pool_governor.cluster_name",
+							   gettext_noop("The cluster's name: the prefix of its keys in etcd."),
+							   gettext_noop("Every node of one cluster must have the same; two clusters sharing an etcd must differ."),
+							   &pgov_cluster_name, "pool_governor",
+							   PGC_SIGHUP, 0, check_cluster_name, NULL, NULL);
+	DefineCustomIntVariable("pool_governor.lease_ttl",
+							gettext_noop("How long etcd keeps a node's grants after its last renewal."),
+							gettext_noop("The node renews every third of it and stops using its grants before it ends."),
+							&pgov_lease_ttl_s, 10, 3, 300,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("pool_governor.drain_test_pause",
 							gettext_noop("For tests only: how long the drain pass waits between choosing the sessions it ends and ending them."),
 							gettext_noop("Lets a test change a session's state in between. 0, the default, never waits."),

@@ -33,6 +33,13 @@ extern int	pgov_history_tenants;
 extern int	pgov_event_log_size;
 extern int	pgov_refusal_pacing_ms;
 extern int	pgov_drain_test_pause_ms;
+extern char *pgov_etcd_endpoints;
+extern char *pgov_cluster_name;
+extern int	pgov_lease_ttl_s;
+
+/* pool_governor.etcd_endpoints: how many, how long each */
+#define PGOV_ETCD_MAX_ENDPOINTS 8
+#define PGOV_ETCD_URL_LEN 255
 extern const char *pgov_mode_name(int mode);
 
 /* Upper bounds of pool_governor.max_tenants and max_rules. */

@@ -220,7 +220,7 @@ terminated(const char *s, size_t len)
 }
 
 static int
-tenant_ok(const PgovTenantDef *t)
+tenant_ok(const PgovTenantDef *t, uint32_t format)
 {
 	return terminated(t->name, PGOV_NAME_LEN) && t->name[0] != '\0' &&
 		t->max_connections >= PGOV_NO_CAP && t->reserved_connections >= 0 &&
@@ -229,15 +229,17 @@ tenant_ok(const PgovTenantDef *t)
 		(t->drain == PGOV_DRAIN_NATURAL || t->drain == PGOV_DRAIN_IDLE) &&
 		t->drain_grace_ms >= 0 &&
 		(t->refusal == PGOV_REFUSAL_TOO_MANY ||
-		 t->refusal == PGOV_REFUSAL_CANNOT_CONNECT) && t->unused == 0;
+		 t->refusal == PGOV_REFUSAL_CANNOT_CONNECT) &&
+		(format >= 6 ? t->cluster_quota >= 0 : t->cluster_quota == 0);
 }
 
 static int
-limit_ok(const PgovNodeLimit *l, int ntenants)
+limit_ok(const PgovNodeLimit *l, int ntenants, uint32_t format)
 {
 	return terminated(l->node, PGOV_NAME_LEN) && l->node[0] != '\0' &&
 		l->tenant >= 0 && l->tenant < ntenants &&
-		l->max_connections >= PGOV_NO_CAP && l->reserved_connections >= 0;
+		l->max_connections >= PGOV_NO_CAP && l->reserved_connections >= 0 &&
+		(format >= 6 ? l->cluster_floor >= 0 : l->cluster_floor == 0);
 }
 
 static int
@@ -324,7 +326,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 		PgovTenantDef prev;
 
 		tenant_at(payload + at, format, i, &t);
-		if (!tenant_ok(&t))
+		if (!tenant_ok(&t, format))
 			return PGOV_SNAP_BAD_LAYOUT;
 		if (i > 0)
 		{
@@ -349,7 +351,7 @@ pgov_snap_check(const char *file, size_t len, PgovSnapInfo *info)
 		PgovNodeLimit l;
 
 		memcpy(&l, payload + at, sizeof(l));
-		if (!limit_ok(&l, info->head.ntenants))
+		if (!limit_ok(&l, info->head.ntenants, format))
 			return PGOV_SNAP_BAD_LAYOUT;
 		at += sizeof(l);
 	}

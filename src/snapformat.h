@@ -12,7 +12,7 @@
  * The file is a 32-byte header and a payload:
  *
  *		offset  0  uint32 magic "PGOV"
- *		        4  uint32 format (5; 1 to 4 are still read)
+ *		        4  uint32 format (6; 1 to 5 are still read)
  *		        8  uint32 sizeof(PgovTenantDef)   layout of the payload
  *		       12  uint32 sizeof(PgovRule)
  *		       16  uint64 generation
@@ -29,7 +29,10 @@
  *
  * Format 3 (pool_governor 1.4) has no node_limits: read as none.  Formats
  * 3 and 4 (1.4, 1.5) hold tenants without refusal_sqlstate
- * (PgovTenantDefV4): read with 53300, the column's default.
+ * (PgovTenantDefV4): read with 53300, the column's default.  Format 6
+ * (1.7) has format 5's layout, its zero fields now the cluster quota
+ * (PgovTenantDef.cluster_quota) and the floors (PgovNodeLimit.cluster_floor):
+ * in a file of format 5 or before they must be zero (none).
  *
  * Every number in the header is checked against the file's real length
  * before the caller allocates anything, and every index and string in the
@@ -47,7 +50,7 @@
 #include "policy.h"
 
 #define PGOV_SNAP_MAGIC		0x564f4750	/* "PGOV" */
-#define PGOV_SNAP_FORMAT	5
+#define PGOV_SNAP_FORMAT	6
 #define PGOV_SNAP_HEADER_SIZE 32
 
 /* Upper bounds of what a snapshot may hold (pool_governor.max_tenants and

@@ -82,12 +82,14 @@ static const ColumnSpec tenant_columns[] = {
 	{"drain", TEXTOID},
 	{"drain_grace", INTERVALOID},
 	{"refusal_sqlstate", TEXTOID},	/* since 1.6 */
+	{"cluster_max_connections", INT4OID},	/* since 1.7 */
 };
 
 /* The columns of tenants before 1.4 (the library is newer than the SQL
  * objects until ALTER EXTENSION ... UPDATE). */
 #define TENANT_COLUMNS_1_3 5
 #define TENANT_COLUMNS_1_5 8
+#define TENANT_COLUMNS_1_6 9
 
 static const ColumnSpec rule_columns[] = {
 	{"id", INT8OID},
@@ -104,7 +106,9 @@ static const ColumnSpec node_limit_columns[] = {
 	{"tenant", TEXTOID},
 	{"max_connections", INT4OID},
 	{"reserved_connections", INT4OID},
+	{"cluster_floor", INT4OID},	/* since 1.7 */
 };
+#define NODE_LIMIT_COLUMNS_1_6 4
 
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
@@ -197,6 +201,10 @@ interval_positive(const Interval *iv)
 
 static const char *tenants_query =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
+"weight, drain, drain_grace, refusal_sqlstate, cluster_max_connections "
+"FROM pool_governor.tenants";
+static const char *tenants_query_1_6 =
+"SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
 "weight, drain, drain_grace, refusal_sqlstate "
 "FROM pool_governor.tenants";
 static const char *tenants_query_1_5 =
@@ -209,16 +217,18 @@ static const char *tenants_query_1_3 =
 
 /*
  * Which SQL version's columns pool_governor.tenants has, as 13 (1.3:
- * before weight, drain and drain_grace), 14 (1.4 and 1.5: with them) or 16
- * (1.6: with refusal_sqlstate too); the library is newer than the SQL
- * objects until ALTER EXTENSION ... UPDATE.
+ * before weight, drain and drain_grace), 14 (1.4 and 1.5: with them), 16
+ * (1.6: with refusal_sqlstate too) or 17 (1.7: cluster_max_connections,
+ * and node_limits.cluster_floor with it); the library is newer than the
+ * SQL objects until ALTER EXTENSION ... UPDATE.
  */
 static int
 tenants_version(void)
 {
 	static const char *q =
 	"SELECT pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) ANY ('{weight,drain,drain_grace}'::pg_catalog.name[])), "
-	"pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) 'refusal_sqlstate') "
+	"pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) 'refusal_sqlstate'), "
+	"pg_catalog.count(*) FILTER (WHERE attname OPERATOR(pg_catalog.=) 'cluster_max_connections') "
 	"FROM pg_catalog.pg_attribute "
 	"WHERE attrelid OPERATOR(pg_catalog.=) 'pool_governor.tenants'::pg_catalog.regclass "
 	"AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped";
@@ -229,12 +239,18 @@ tenants_version(void)
 	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									SPI_tuptable->tupdesc, 1, &isnull)) != 3)
 		return 13;
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 2, &isnull)) != 1)
+		return 14;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 2, &isnull)) == 1 ? 16 : 14;
+									   SPI_tuptable->tupdesc, 3, &isnull)) == 1 ? 17 : 16;
 }
 /* pool_governor.node_limits, where it exists (since 1.5); each row once,
  * in a stable order (equal tables give equal snapshot bytes). */
 static const char *node_limits_query =
+"SELECT node, tenant, max_connections, reserved_connections, cluster_floor "
+"FROM pool_governor.node_limits ORDER BY node, tenant";
+static const char *node_limits_query_1_6 =
 "SELECT node, tenant, max_connections, reserved_connections "
 "FROM pool_governor.node_limits ORDER BY node, tenant";
 
@@ -253,18 +269,20 @@ have_node_limits(void)
 
 /* Reads node_limits into cfg, its tenants already read and sorted. */
 static bool
-read_node_limits(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
+read_node_limits(PgovConfig *cfg, MemoryContext mcxt, int version, PgovProblem *p)
 {
 	TupleDesc	desc;
 	uint64		i;
 
 	if (!have_node_limits())
 		return true;
-	if (SPI_execute(node_limits_query, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(version >= 17 ? node_limits_query : node_limits_query_1_6,
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.node_limits");
 	desc = SPI_tuptable->tupdesc;
 	if (!check_columns(desc, "node_limits", node_limit_columns,
-					   lengthof(node_limit_columns), p))
+					   version >= 17 ? lengthof(node_limit_columns) :
+					   NODE_LIMIT_COLUMNS_1_6, p))
 		return false;
 	cfg->nlimits = (int) SPI_processed;
 	cfg->limits = MemoryContextAllocZero(mcxt, sizeof(PgovNodeLimit) * Max(cfg->nlimits, 1));
@@ -304,6 +322,11 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "reserved_connections", "node_limits");
 			return false;
 		}
+		if (version >= 17 && !get_int4(tup, desc, 5, &l->cluster_floor))
+		{
+			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "cluster_floor", "node_limits");
+			return false;
+		}
 	}
 	return true;
 }
@@ -331,12 +354,14 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 
 	version = tenants_version();
 	share = version >= 14;
-	if (SPI_execute(version >= 16 ? tenants_query :
+	if (SPI_execute(version >= 17 ? tenants_query :
+					version >= 16 ? tenants_query_1_6 :
 					share ? tenants_query_1_5 : tenants_query_1_3, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.tenants");
 	desc = SPI_tuptable->tupdesc;
 	if (!check_columns(desc, "tenants", tenant_columns,
-					   version >= 16 ? lengthof(tenant_columns) :
+					   version >= 17 ? lengthof(tenant_columns) :
+					   version >= 16 ? TENANT_COLUMNS_1_6 :
 					   share ? TENANT_COLUMNS_1_5 : TENANT_COLUMNS_1_3, p))
 		return false;
 	cfg->ntenants = (int) SPI_processed;
@@ -412,6 +437,15 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			t->refusal = PGOV_REFUSAL_CANNOT_CONNECT;
 		else
 			return pgov_problem(p, PGOV_BAD_REFUSAL, t->name, "refusal_sqlstate", refusal);
+		if (version < 17)
+			continue;
+		/* NULL: no cluster quota (0); a quota is at least 1 */
+		if (get_int4(tup, desc, 10, &t->cluster_quota) && t->cluster_quota < 1)
+		{
+			pgov_problem(p, PGOV_BAD_CLUSTER_QUOTA, t->name, "cluster_max_connections", NULL);
+			p->value = t->cluster_quota;
+			return false;
+		}
 	}
 	pgov_sort_tenants(cfg->tenants, cfg->ntenants);
 
@@ -466,7 +500,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			r->group_oid = get_role_oid(r->role_name, true);
 	}
 	pgov_sort_rules(cfg->rules, cfg->nrules);
-	return read_node_limits(cfg, mcxt, p);
+	return read_node_limits(cfg, mcxt, version, p);
 }
 
 /*
@@ -499,6 +533,14 @@ validate(const PgovConfig *cfg, int capacity, PgovProblem *p)
 							  cfg->nrules, &limits, p) &&
 		pgov_validate_node_limits(cfg->limits, cfg->nlimits, cfg->tenants,
 								  cfg->ntenants, p);
+	if (ok && cfg->nlimits > 0)
+	{
+		int64	   *sums = palloc(sizeof(int64) * Max(cfg->ntenants, 1));
+
+		ok = pgov_validate_cluster_floors(cfg->limits, cfg->nlimits, cfg->tenants,
+										  cfg->ntenants, sums, p);
+		pfree(sums);
+	}
 	if (ok && cfg->nlimits > 0)
 	{
 		resolved = palloc(sizeof(PgovTenantDef) * Max(cfg->ntenants, 1));

@@ -907,6 +907,59 @@ test_node_limits(void)
 	CHECK(p.code == PGOV_TOO_MANY_NODE_LIMITS && p.value == PGOV_MAX_NODE_LIMITS + 1);
 	CHECK(strcmp(pgov_role_name(PGOV_ROLE_PRIMARY), "primary") == 0 &&
 		  strcmp(pgov_role_name(PGOV_ROLE_STANDBY), "standby") == 0);
+	l[3].tenant = INV;
+
+	/*
+	 * Cluster floors: on named rows, of tenants with a cluster quota,
+	 * summing to at most the quota; a node's floor is its named row's.
+	 */
+	{
+		int64_t		sums[3];
+
+		t[SHOP].cluster_quota = 12;
+		l[2].cluster_floor = 4;	/* pg3's */
+		CHECK(pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));
+		CHECK(sums[SHOP] == 4 && sums[INV] == 0);
+		pgov_resolve_node(t, 3, l, 4, "pg3", PGOV_ROLE_STANDBY, n);
+		CHECK(n[SHOP].cluster_floor == 4 && n[INV].cluster_floor == 0);
+		pgov_resolve_node(t, 3, l, 4, "pg9", PGOV_ROLE_STANDBY, n);
+		CHECK(n[SHOP].cluster_floor == 0);
+		/* a role's row: every node in the role would have it */
+		l[1].cluster_floor = 1;
+		CHECK(!pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));
+		CHECK(p.code == PGOV_FLOOR_ON_ROLE && strcmp(p.text, "standby") == 0 &&
+			  strcmp(p.tenant, "shop") == 0);
+		l[1].cluster_floor = 0;
+		/* a tenant without a quota */
+		l[3].cluster_floor = 2;
+		CHECK(!pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));
+		CHECK(p.code == PGOV_FLOOR_WITHOUT_QUOTA && strcmp(p.text, "pg9") == 0 &&
+			  strcmp(p.tenant, "inventory") == 0);
+		l[3].cluster_floor = 0;
+		/* floors above the quota: refused with their sum */
+		l[2].cluster_floor = 13;
+		CHECK(!pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));
+		CHECK(p.code == PGOV_FLOORS_ABOVE_QUOTA && p.value == 13 && p.limit == 12);
+		l[2].cluster_floor = 12;
+		CHECK(pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));
+		/* a negative floor is a node_limits value like the others */
+		l[2].cluster_floor = -1;
+		CHECK(!pgov_validate_node_limits(l, 4, t, 3, &p));
+		CHECK(p.code == PGOV_NODE_NEGATIVE_VALUE && strcmp(p.field, "cluster_floor") == 0);
+		l[2].cluster_floor = 0;
+		/* and a negative quota is refused with the tenant */
+		{
+			PgovTenantDef q = t[SHOP];
+
+			q.weight = 1;
+			q.cluster_quota = 1;
+			CHECK(pgov_validate_tenant(&q, INT64_MAX, &p));
+			q.cluster_quota = -1;
+			CHECK(!pgov_validate_tenant(&q, INT64_MAX, &p) &&
+				  p.code == PGOV_BAD_CLUSTER_QUOTA && p.value == -1);
+		}
+		t[SHOP].cluster_quota = 0;
+	}
 }
 
 /*

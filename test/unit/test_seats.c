@@ -581,7 +581,7 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		d->drain_grace_ms = (int64_t) (rng() % 3) * 500;
 		mt[m].def = *d;
 		m_by_role[PGOV_ROLE_PRIMARY][m] = (PgovNodeNumbers) {
-			d->max_connections, d->reserved_connections, PGOV_FROM_TENANTS
+			d->max_connections, d->reserved_connections, PGOV_FROM_TENANTS, 0
 		};
 	}
 	/* a standby's numbers: their own caps and reserves, fitting the same
@@ -1542,10 +1542,10 @@ test_roles(void)
 	strcpy(defs[1].name, "shop");
 	defs[1].max_connections = 40;
 	defs[1].reserved_connections = 10;
-	prim[0] = (PgovNodeNumbers) {0, 0, PGOV_FROM_ROLE};
-	prim[1] = (PgovNodeNumbers) {40, 10, PGOV_FROM_TENANTS};
-	stby[0] = (PgovNodeNumbers) {30, 5, PGOV_FROM_TENANTS};
-	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE};
+	prim[0] = (PgovNodeNumbers) {0, 0, PGOV_FROM_ROLE, 0};
+	prim[1] = (PgovNodeNumbers) {40, 10, PGOV_FROM_TENANTS, 0};
+	stby[0] = (PgovNodeNumbers) {30, 5, PGOV_FROM_TENANTS, 0};
+	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE, 0};
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
 	CHECK(pgov_seat_publish(&board, defs, 2, numbers, PGOV_ROLE_STANDBY,
@@ -1599,6 +1599,94 @@ test_roles(void)
 	CHECK(board.tenants[map[1]].by_role[PGOV_ROLE_PRIMARY].from == PGOV_FROM_TENANTS);
 }
 
+/*
+ * The cluster quota on the board: a tenant with one has its floor and its
+ * grant as its cap while it is on; a grant raises the cap (and says so:
+ * the caller wakes waiters), one whose time is up is given up at the next
+ * login of the tenant, with no clock read but the login's; off, its own
+ * numbers again.  A publication keeps a grant, dropping the quota drops it.
+ */
+static void
+test_cluster(void)
+{
+	PgovTenantDef defs[1];
+	PgovNodeNumbers prim[1];
+	PgovNodeNumbers stby[1];
+	PgovNodeNumbers *numbers[PGOV_NROLES] = {prim, stby};
+	int			map[1];
+	int64_t		t0 = INT64_C(800000000000000);
+	int			shop;
+	int			slot = 0;
+	PgovVerdict v;
+
+	memset(defs, 0, sizeof(defs));
+	strcpy(defs[0].name, "shop");
+	defs[0].max_connections = 10;
+	defs[0].cluster_quota = 12;
+	prim[0] = (PgovNodeNumbers) {10, 0, PGOV_FROM_NAME, 2};	/* floor 2 */
+	stby[0] = prim[0];
+	memset(ms, 0, sizeof(ms));
+	pgov_board_init(&board);
+	CHECK(pgov_seat_publish(&board, defs, 1, numbers, PGOV_ROLE_PRIMARY,
+							 "default", NULL, 1, t0, map));
+	shop = map[0];
+	/* off (no etcd): its own cap */
+	CHECK(board.tenants[shop].max_connections == 10);
+	CHECK(board.tenants[shop].cluster_held == -1);
+	/* on, nothing granted: the floor */
+	CHECK(!pgov_seat_cluster_on(&board, true, t0));
+	CHECK(board.tenants[shop].max_connections == 2);
+	CHECK(login_in(slot++, shop, t0, 100).outcome == PGOV_SEAT_ADMITTED);
+	CHECK(login_in(slot++, shop, t0, 100).outcome == PGOV_SEAT_ADMITTED);
+	v = login_in(slot++, shop, t0, 100);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 2 && v.cluster_quota == 12);
+	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
+	/* a grant of 3 until t0 + 10 s: a cap of 5, raised */
+	CHECK(pgov_seat_cluster_grant(&board, shop, 3, t0 + 10000000, 9, t0 + 1));
+	CHECK(board.tenants[shop].max_connections == 5 && board.tenants[shop].cluster_held == 9);
+	for (int i = 0; i < 3; i++)
+		CHECK(login_in(slot++, shop, t0 + 2, 100).outcome == PGOV_SEAT_ADMITTED);
+	v = login_in(slot++, shop, t0 + 2, 100);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 5);
+	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
+	/* never above its own cap, whatever is granted */
+	CHECK(pgov_seat_cluster_grant(&board, shop, 20, t0 + 10000000, 22, t0 + 3));
+	CHECK(board.tenants[shop].max_connections == 10);
+	CHECK(!pgov_seat_cluster_grant(&board, shop, 3, t0 + 10000000, 9, t0 + 4));
+	CHECK(board.tenants[shop].max_connections == 5);
+	/* a publication keeps the grant */
+	CHECK(pgov_seat_publish(&board, defs, 1, numbers, PGOV_ROLE_UNKNOWN,
+							 "default", NULL, 2, t0 + 5, map));
+	CHECK(board.tenants[shop].max_connections == 5);
+	/* its time up: the next login of the tenant gives it up, and the
+	 * tenant is above its cap (5 connected, floor 2) */
+	v = login_in(slot++, shop, t0 + 10000000, 100);
+	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 2);
+	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
+	CHECK(board.tenants[shop].cluster_granted == 0);
+	CHECK(board.tenants[shop].above_cap_since == t0 + 10000000);
+	/* the worker's pass finds nothing more to give up */
+	CHECK(!pgov_seat_cluster_expire(&board, t0 + 20000000));
+	CHECK(pgov_seat_cluster_grant(&board, shop, 4, t0 + 30000000, 12, t0 + 20000000));
+	CHECK(!pgov_seat_cluster_expire(&board, t0 + 29999999));
+	CHECK(pgov_seat_cluster_expire(&board, t0 + 30000000));
+	CHECK(board.tenants[shop].max_connections == 2);
+	/* off again: its own numbers, which let more in */
+	CHECK(pgov_seat_cluster_on(&board, false, t0 + 30000001));
+	CHECK(board.tenants[shop].max_connections == 10);
+	v = login_in(slot++, shop, t0 + 30000002, 100);
+	CHECK(v.outcome == PGOV_SEAT_ADMITTED && v.cluster_quota == 0);
+	/* a publication without the quota drops the grant */
+	CHECK(pgov_seat_cluster_on(&board, true, t0 + 30000003) == false);
+	CHECK(pgov_seat_cluster_grant(&board, shop, 4, t0 + 40000000, 12, t0 + 30000004));
+	defs[0].cluster_quota = 0;
+	CHECK(pgov_seat_publish(&board, defs, 1, numbers, PGOV_ROLE_UNKNOWN,
+							 "default", NULL, 3, t0 + 30000005, map));
+	CHECK(board.tenants[shop].cluster_granted == 0 && board.tenants[shop].max_connections == 10);
+	CHECK(!pgov_seat_cluster_grant(&board, shop, 4, t0 + 40000000, 12, t0 + 30000006));
+	pgov_seat_cluster_on(&board, false, t0 + 30000007);
+}
+
 int
 main(void)
 {
@@ -1634,6 +1722,7 @@ main(void)
 	test_pacing();
 	test_fair_share();
 	test_roles();
+	test_cluster();
 	printf("mismatches=%d outcome_wrong=%d over_cap=%d wake_wrong=%d logins=%d strays=%d passed_over=%d late_refusals=%d fair_passes=%d fair_refusals=%d drains=%d drained=%d role_switches=%d exemption_moves=%d\n",
 		   mismatches, outcome_wrong, over_cap, wake_wrong, next_pid - 100,
 		   strays_found, passed_over, late_refusals, fair_passes, fair_refusals, drains_checked, drained_sessions,

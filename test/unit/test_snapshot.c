@@ -215,24 +215,45 @@ test_sealed_nonsense(void)
 	PgovTenantDef t;
 	PgovRule	r;
 
-	/* a tenant refusing with a code that is neither, a nonzero pad */
-	for (int k = 0; k < 2; k++)
+	/* a tenant refusing with a code that is neither, a negative cluster
+	 * quota, a cluster quota in a file of format 5 (before it had one) */
+	for (int k = 0; k < 3; k++)
 	{
+		uint32_t	five = 5;
+
 		file = make_file(7, &len);
 		memcpy(&t, file + tenant0, sizeof(t));
 		if (k == 0)
 			t.refusal = 2;
 		else
-			t.unused = 1;
+			t.cluster_quota = k == 1 ? -1 : 3;
 		memcpy(file + tenant0, &t, sizeof(t));
 		reseal(file, len);
+		if (k == 2)
+		{
+			uint32_t	crc;
+
+			memcpy(file + 4, &five, 4);
+			crc = pgov_crc32c(0xFFFFFFFF, file, 28);
+			crc = pgov_crc32c(crc, file + PGOV_SNAP_HEADER_SIZE,
+							  len - PGOV_SNAP_HEADER_SIZE) ^ 0xFFFFFFFF;
+			memcpy(file + 28, &crc, 4);
+		}
 		CHECK(check_copy(file, len, &info) == PGOV_SNAP_BAD_LAYOUT);
 		free(file);
 	}
+	/* the same quota in format 6 is read back */
+	file = make_file(7, &len);
+	memcpy(&t, file + tenant0, sizeof(t));
+	t.cluster_quota = 3;
+	memcpy(file + tenant0, &t, sizeof(t));
+	reseal(file, len);
+	CHECK(check_copy(file, len, &info) == PGOV_SNAP_OK);
+	free(file);
 
 	/* a node_limits row for tenant 3 of 3, one for no node, a negative
-	 * reserve, a count beyond the rows, a nonzero pad */
-	for (int k = 0; k < 5; k++)
+	 * reserve, a count beyond the rows, a nonzero pad, a negative floor */
+	for (int k = 0; k < 6; k++)
 	{
 		size_t		limit0 = rule0 + sizeof(PgovRule) * NRULES;
 		PgovNodeLimit l;
@@ -247,6 +268,8 @@ test_sealed_nonsense(void)
 			l.node[0] = '\0';
 		else if (k == 2)
 			l.reserved_connections = -1;
+		else if (k == 5)
+			l.cluster_floor = -1;
 		memcpy(file + limit0 + 8, &l, sizeof(l));
 		if (k == 3)
 			memcpy(file + limit0, &n, 4);
