@@ -9,10 +9,12 @@ OBJS = \
 	src/admission.o \
 	src/board.o \
 	src/boardread.o \
+	src/cluster.o \
 	src/tables.o \
 	src/configuration.o \
 	src/control.o \
 	src/drain.o \
+	src/etcdmsg.o \
 	src/events.o \
 	src/history.o \
 	src/identity.o \
@@ -43,6 +45,8 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 TAP_TESTS ?= 1
 
 PG_CFLAGS = -Wall -Werror
+# libcurl: the worker talks to etcd's JSON gateway (the cluster quota)
+SHLIB_LINK = -lcurl
 # The SQL version, the control file's: the module names it (PG_MODULE_MAGIC_EXT,
 # 18+) and the release tarball carries it.  Set before PGXS, which expands
 # PG_CPPFLAGS at once and has a VERSION of its own (PostgreSQL's).

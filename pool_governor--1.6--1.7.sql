@@ -4,6 +4,34 @@
 \echo Use "ALTER EXTENSION pool_governor UPDATE TO '1.7'" to load this file. \quit
 
 --
+-- One quota for the whole cluster (pool_governor.etcd_endpoints): a
+-- tenant's cluster_max_connections (NULL: none) holds over every node of
+-- the cluster, with grants kept in etcd under each node's lease; a named
+-- node's cluster_floor is the seats it may use without asking.  The loader
+-- checks them at write time (a quota of at least 1; floors only on rows
+-- naming a node, of tenants with a quota, at most the quota together).
+--
+ALTER TABLE pool_governor.tenants ADD COLUMN cluster_max_connections int;
+ALTER TABLE pool_governor.node_limits ADD COLUMN cluster_floor int NOT NULL DEFAULT 0;
+
+CREATE FUNCTION pool_governor.raw_cluster_status(
+	OUT tenant text, OUT cluster_max_connections int, OUT cluster_floor int,
+	OUT granted int, OUT allowed int, OUT cluster_held int,
+	OUT lease_expires timestamptz, OUT last_renewal timestamptz,
+	OUT etcd_reachable bool, OUT problem text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgov_cluster_status_1_7'
+LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION pool_governor.raw_cluster_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pool_governor.raw_cluster_status() TO pg_monitor;
+
+-- A row per tenant with a cluster quota: this node's floor and grant, what
+-- they allow here now, what the cluster holds as etcd last said, the lease.
+CREATE VIEW pool_governor.cluster_status AS
+SELECT * FROM pool_governor.raw_cluster_status();
+GRANT SELECT ON pool_governor.cluster_status TO pg_monitor;
+
+--
 -- Several PgBouncers on one tenant.  pool_config(t, 'pgbouncer', N) for
 -- N > 1 gave each PgBouncer a pool of cap / N: a PgBouncer whose clients
 -- wanted more waited while another's seats stood idle.  Now each may open

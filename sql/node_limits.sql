@@ -69,3 +69,38 @@ DELETE FROM pool_governor.node_limits;
 SELECT pool_governor.reload() > 0 AS published;
 SELECT tenant, max_connections, limits_from FROM pool_governor.tenant_status
 WHERE tenant = 'reporting';
+
+-- One quota for the cluster (1.7): checked at write time, whether or not
+-- pool_governor.etcd_endpoints is set.  A quota is at least 1.
+UPDATE pool_governor.tenants SET cluster_max_connections = 0 WHERE name = 'shop';
+UPDATE pool_governor.tenants SET cluster_max_connections = -3 WHERE name = 'shop';
+-- A floor needs a quota, and a node's name (a role's row would give it to
+-- every node in the role).
+INSERT INTO pool_governor.node_limits (node, tenant, max_connections, cluster_floor)
+VALUES ('pg1', 'shop', 40, 2);
+UPDATE pool_governor.tenants SET cluster_max_connections = 10 WHERE name = 'shop';
+INSERT INTO pool_governor.node_limits (node, tenant, max_connections, cluster_floor)
+VALUES ('standby', 'shop', 40, 2);
+INSERT INTO pool_governor.node_limits (node, tenant, max_connections, cluster_floor)
+VALUES ('pg1', 'shop', 40, -1);
+-- The floors together fit in the quota.
+INSERT INTO pool_governor.node_limits (node, tenant, max_connections, cluster_floor)
+VALUES ('pg1', 'shop', 40, 4), ('pg2', 'shop', 40, 4), ('pg3', 'shop', 40, 3);
+INSERT INTO pool_governor.node_limits (node, tenant, max_connections, cluster_floor)
+VALUES ('pg1', 'shop', 40, 4), ('pg2', 'shop', 40, 4), ('pg3', 'shop', 40, 2);
+UPDATE pool_governor.tenants SET cluster_max_connections = 9 WHERE name = 'shop';
+SELECT node, cluster_floor FROM pool_governor.node_limits ORDER BY node;
+-- Without pool_governor.etcd_endpoints nothing asks etcd: the quota is shown,
+-- not enforced (this server has no pool_governor.node_name: no floor here).
+SELECT pool_governor.reload() > 0 AS published;
+SELECT tenant, cluster_max_connections, cluster_floor, granted, allowed,
+       cluster_held, lease_expires, etcd_reachable, problem
+FROM pool_governor.cluster_status;
+ALTER SYSTEM SET pool_governor.cluster_name = 'a/b';
+ALTER SYSTEM SET pool_governor.etcd_endpoints = 'etcd1:2379';
+ALTER SYSTEM SET pool_governor.lease_ttl = '2s';
+SET ROLE pg_monitor;
+SELECT count(*) FROM pool_governor.cluster_status;
+RESET ROLE;
+DELETE FROM pool_governor.node_limits;
+UPDATE pool_governor.tenants SET cluster_max_connections = NULL WHERE name = 'shop';

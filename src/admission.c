@@ -40,6 +40,7 @@
 #include "admission.h"
 #include "board.h"
 #include "compat.h"
+#include "control.h"
 #include "identity.h"
 #include "loginstats.h"
 #include "rules.h"
@@ -108,6 +109,15 @@ refuse(const PgovVerdict *v)
 							 v->tenant)));
 			break;
 		case PGOV_REFUSE_CAP:
+			if (v->cluster_quota > 0)
+				ereport(FATAL,
+						(errcode(code),
+						 errmsg("too many connections for tenant \"%s\"", v->tenant),
+						 errdetail("Tenant \"%s\" holds %d of the %d connections its cluster quota of %d leaves this node now (%d reserved)%s.",
+								   v->tenant, v->connected, v->max_connections,
+								   v->cluster_quota, v->reserved, waited),
+						 errhint("The other nodes hold the rest of the quota; see pool_governor.cluster_status.  Raise cluster_max_connections of tenant \"%s\", or this node's cluster_floor in pool_governor.node_limits.",
+								 v->tenant)));
 			ereport(FATAL,
 					(errcode(code),
 					 errmsg("too many connections for tenant \"%s\"", v->tenant),
@@ -261,7 +271,10 @@ admit(Port *port, const PgovWho *who, instr_time start, TimestampTz entered)
 			refuse(&v);
 		}
 
-		/* queued */
+		/* queued; at its floor and grant here, the worker asks etcd for
+		 * more at once (a grant wakes the login as a freed seat would) */
+		if (v.cluster_quota > 0 && !waited)
+			pgov_nudge_worker();
 		waited = true;
 		woken = sleep_for_seat(port, &v);
 	}

@@ -147,6 +147,10 @@ publish_locked(const PgovPrepared *pp, const PgovPlan *plan, int *map,
 {
 	const PgovConfig *cfg = pp->cfg;
 
+	/* a tenant with a cluster quota has its floor and grant as its cap
+	 * while etcd is named (from the first login after a start: grants
+	 * come later, from the worker) */
+	pgov_seat_cluster_on(&board, pgov_etcd_endpoints[0] != '\0', now);
 	if (!pgov_seat_publish(&board, cfg->tenants, cfg->ntenants,
 							cfg->numbers[0] ? cfg->numbers : NULL, role,
 							cfg->default_tenant, plan, generation, now, map))
@@ -868,6 +872,60 @@ pgov_reset_stats(const char *tenant)
 		pgov_board_reset_stats(&board, idx, now);
 	LWLockRelease(bs->lock);
 	return tenant == NULL || idx >= 0;
+}
+
+/*
+ * The cluster quota (cluster.c)
+ */
+
+/* pool_governor.etcd_endpoints was set or emptied: caps follow. */
+void
+pgov_board_cluster_on(bool on)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	PgovWakeList w;
+
+	w.n = 0;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	if (pgov_seat_cluster_on(&board, on, now))
+		collect_wakeable(&w, true, now);
+	LWLockRelease(bs->lock);
+	wake_slots(w.slots, w.n);
+}
+
+/*
+ * The worker's grant for the tenant it copied (if the entry is still that
+ * tenant): granted seats until until, held in the whole cluster as etcd
+ * said.  A raised cap wakes the tenant's waiters.  Returns false when the
+ * entry was reused or lost its quota meanwhile.
+ */
+bool
+pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
+						 TimestampTz until, int held)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	PgovWakeList w;
+	bool		same;
+
+	w.n = 0;
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	same = board.tenants[ct->entry].in_use &&
+		board.tenants[ct->entry].incarnation == ct->incarnation &&
+		board.tenants[ct->entry].cluster_quota > 0;
+	if (same && pgov_seat_cluster_grant(&board, ct->entry, granted, until, held, now))
+		collect_wakeable(&w, true, now);
+	LWLockRelease(bs->lock);
+	wake_slots(w.slots, w.n);
+	return same;
+}
+
+/* Every grant whose time is up at now is given up (a lease not renewed). */
+void
+pgov_board_cluster_expire(TimestampTz now)
+{
+	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
+	pgov_seat_cluster_expire(&board, now);
+	LWLockRelease(bs->lock);
 }
 
 /*

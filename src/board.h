@@ -141,6 +141,30 @@ extern uint64 pgov_generation(void);
 extern int	pgov_board_role(void);
 extern bool pgov_reset_stats(const char *tenant);
 
+/* A tenant under a cluster quota, as the worker's cluster pass copies it
+ * (pgov_board_cluster_tenants, boardread.h). */
+typedef struct PgovClusterTenant
+{
+	int			entry;
+	uint32		incarnation;
+	char		name[NAMEDATALEN];
+	int			quota;
+	int			floor;			/* this node's, in the role in force */
+	int			floors;			/* every node's, summed */
+	int			cap;			/* its own cap here; PGOV_NO_CAP = none */
+	int			connected;
+	int			waiting;
+	int			granted;
+	TimestampTz until;
+	int			held;			/* -1 = not known */
+} PgovClusterTenant;
+
+/* The cluster quota (cluster.c) */
+extern void pgov_board_cluster_on(bool on);
+extern bool pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
+									 TimestampTz until, int held);
+extern void pgov_board_cluster_expire(TimestampTz now);
+
 /* Runs a reader under the lock, SHARED: the copies of boardread.h */
 extern void pgov_board_read(PgovBoardReader reader, void *arg);
 

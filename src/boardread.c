@@ -270,3 +270,51 @@ pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums, TimestampTz now)
 	pgov_board_read(read_recent, &c);
 	return c.n;
 }
+
+typedef struct ClusterCopy
+{
+	PgovClusterTenant *out;
+	int			n;
+} ClusterCopy;
+
+static void
+read_cluster(const PgovBoardMoment *m, void *arg)
+{
+	ClusterCopy *c = arg;
+	const PgovBoard *b = m->board;
+	int			i;
+
+	for (i = 0; i < b->totals->ntenants; i++)
+	{
+		const PgovTenant *t = &b->tenants[i];
+		const PgovNodeNumbers *n = &t->by_role[pgov_numbers_role(b->totals->role)];
+		PgovClusterTenant *o = &c->out[c->n];
+
+		if (!t->in_use || t->cluster_quota <= 0)
+			continue;
+		o->entry = i;
+		o->incarnation = t->incarnation;
+		memcpy(o->name, t->name, NAMEDATALEN);
+		o->quota = t->cluster_quota;
+		o->floor = n->cluster_floor;
+		o->floors = n->cluster_floors;
+		o->cap = n->max_connections;
+		o->connected = t->connected;
+		o->waiting = t->waiting;
+		o->granted = t->cluster_granted;
+		o->until = (TimestampTz) t->cluster_until;
+		o->held = t->cluster_held;
+		c->n++;
+	}
+}
+
+/* The tenants with a cluster quota into out[max_tenants]; returns how
+ * many. */
+int
+pgov_board_cluster_tenants(PgovClusterTenant *out)
+{
+	ClusterCopy c = {out, 0};
+
+	pgov_board_read(read_cluster, &c);
+	return c.n;
+}

@@ -62,5 +62,6 @@ extern int	pgov_board_view(PgovTenant *tenants, PgovSeatTotals *totals,
 							int *nowners);
 extern int	pgov_board_recent(char (*names)[NAMEDATALEN], PgovRecent *sums,
 							  TimestampTz now);
+extern int	pgov_board_cluster_tenants(PgovClusterTenant *out);
 
 #endif							/* PGOV_BOARDREAD_H */

@@ -44,6 +44,7 @@ typedef struct ControlShared
 	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
 	PgovDbState db_state;
 	int			db_misses;		/* checks that found no database, in a row */
+	PgovClusterNode cluster;	/* the worker's lease (cluster quota) */
 
 	/* atomics, no lock */
 	pg_atomic_uint64 worker_ticks;	/* ticks the worker has ended */
@@ -127,6 +128,23 @@ pgov_control_node_name(char *buf)
 {
 	LWLockAcquire(cs->lock, LW_SHARED);
 	strlcpy(buf, cs->node_name, NAMEDATALEN);
+	LWLockRelease(cs->lock);
+}
+
+/* The worker says where its lease stands (cluster quota). */
+void
+pgov_set_cluster_node(const PgovClusterNode *node)
+{
+	LWLockAcquire(cs->lock, LW_EXCLUSIVE);
+	cs->cluster = *node;
+	LWLockRelease(cs->lock);
+}
+
+void
+pgov_cluster_node(PgovClusterNode *out)
+{
+	LWLockAcquire(cs->lock, LW_SHARED);
+	*out = cs->cluster;
 	LWLockRelease(cs->lock);
 }
 

@@ -5,8 +5,8 @@
  *		handshake (its pid and latch), reload() tickets, the flag a
  *		committed change raises, what the worker found of its database, why
  *		health is not ok (the tables' problem and each role's fit), the
- *		node name the numbers in force were resolved for, and the worker's
- *		progress counters.
+ *		node name the numbers in force were resolved for, the worker's
+ *		progress counters and its lease for the cluster quota.
  *
  * control.c is the only code that touches these fields and the only taker
  * of the control lock.  It is a region of its own so that the seat board's
@@ -49,6 +49,17 @@ typedef struct PgovControlState
 	char		node_name[NAMEDATALEN]; /* the numbers were resolved for */
 } PgovControlState;
 
+/* The cluster quota's side of this node, as the worker last left it. */
+typedef struct PgovClusterNode
+{
+	bool		on;				/* pool_governor.etcd_endpoints is set */
+	bool		reachable;		/* etcd answered the last request */
+	int64		lease;			/* this node's lease in etcd; 0 = none */
+	TimestampTz lease_until;	/* it uses its grants until then */
+	TimestampTz last_renewal;	/* when the last renewal that held was sent */
+	char		problem[PGOV_PROBLEM_LEN];	/* why it holds no lease, or "" */
+} PgovClusterNode;
+
 /* Shared memory */
 extern Size pgov_control_shmem_size(void);
 extern void pgov_control_attach(void *base, LWLock *lock, bool init);
@@ -59,6 +70,8 @@ extern bool pgov_set_fit(const PgovConfig *cfg, int role);
 extern void pgov_set_node_name(const char *node_name);
 extern void pgov_control_node_name(char *buf);
 extern void pgov_control_state(int role, PgovControlState *out);
+extern void pgov_set_cluster_node(const PgovClusterNode *node);
+extern void pgov_cluster_node(PgovClusterNode *out);
 
 /* reload() and the worker */
 extern uint64 pgov_request_load(void);

@@ -126,6 +126,16 @@ pgov_event_kind_name(PgovEventKind kind)
 			return "role changed";
 		case PGOV_EV_EXEMPTION:
 			return "exemption changed";
+		case PGOV_EV_GRANT_GREW:
+			return "grant grew";
+		case PGOV_EV_GRANT_SHRANK:
+			return "grant shrank";
+		case PGOV_EV_LEASE_LOST:
+			return "lease lost";
+		case PGOV_EV_ETCD_UNREACHABLE:
+			return "etcd unreachable";
+		case PGOV_EV_ETCD_BACK:
+			return "etcd back";
 	}
 	return "unknown";
 }

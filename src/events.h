@@ -36,7 +36,12 @@ typedef enum PgovEventKind
 	PGOV_EV_ADOPTED,
 	PGOV_EV_DRAINED,
 	PGOV_EV_ROLE,				/* this node's role changed */
-	PGOV_EV_EXEMPTION			/* sessions moved in or out of exemption */
+	PGOV_EV_EXEMPTION,			/* sessions moved in or out of exemption */
+	PGOV_EV_GRANT_GREW,			/* etcd granted this node more of a quota */
+	PGOV_EV_GRANT_SHRANK,		/* this node gave seats back */
+	PGOV_EV_LEASE_LOST,			/* its grants lapsed or etcd dropped them */
+	PGOV_EV_ETCD_UNREACHABLE,
+	PGOV_EV_ETCD_BACK
 } PgovEventKind;
 
 #define PGOV_DETAIL_LEN 160

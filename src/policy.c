@@ -862,6 +862,7 @@ pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
 		out[i].reserved_connections = tenants[i].reserved_connections;
 		out[i].from = PGOV_FROM_TENANTS;
 		out[i].cluster_floor = 0;
+		out[i].cluster_floors = 0;
 	}
 	for (i = 0; i < nlimits; i++)
 	{
@@ -870,6 +871,8 @@ pgov_resolve_node(const PgovTenantDef *tenants, int ntenants,
 
 		if (l->tenant < 0 || l->tenant >= ntenants)
 			continue;
+		/* validated: at most the quota, so no overflow */
+		out[l->tenant].cluster_floors += l->cluster_floor;
 		if (node_name[0] != '\0' && strcmp(l->node, node_name) == 0)
 			from = PGOV_FROM_NAME;
 		else if (strcmp(l->node, role_name) == 0)

@@ -126,6 +126,7 @@ typedef struct PgovNodeNumbers
 	int32_t		reserved_connections;
 	int32_t		from;			/* PgovLimitsFrom */
 	int32_t		cluster_floor;	/* this node's floor (its named row's) */
+	int32_t		cluster_floors;	/* every node's floor, summed */
 } PgovNodeNumbers;
 
 /* One classification rule (a row of pool_governor.rules); NULL = "" + flag */

@@ -53,6 +53,7 @@ apply_def(const PgovBoard *b, PgovTenant *t, const PgovTenantDef *def,
 			n->reserved_connections = def->reserved_connections;
 			n->from = PGOV_FROM_TENANTS;
 			n->cluster_floor = 0;
+			n->cluster_floors = 0;
 		}
 	}
 	t->configured = true;

@@ -58,6 +58,7 @@ PG_FUNCTION_INFO_V1(pgov_admission_mean_us_1_0);
 PG_FUNCTION_INFO_V1(pgov_wakeups_1_2);
 PG_FUNCTION_INFO_V1(pgov_recent_1_3);
 PG_FUNCTION_INFO_V1(pgov_worker_1_3);
+PG_FUNCTION_INFO_V1(pgov_cluster_status_1_7);
 
 /* ERROR unless the library was preloaded; then the role in force is the
  * node's (what a view reads is in force in the role this node has now). */
@@ -302,6 +303,65 @@ pgov_node_limits_1_5(PG_FUNCTION_ARGS)
 			v[c++] = CStringGetTextDatum(pgov_limits_from_text(nn->from, role, st.node_name));
 		}
 		Assert(c == PGOV_NODE_LIMITS_COLS_V1_5);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	pfree(copy);
+	return (Datum) 0;
+}
+
+/*
+ * The cluster quota on this node, a row per tenant with one: its quota,
+ * this node's floor and grant, what that allows here now, what the whole
+ * cluster holds as etcd last said, and this node's lease.  The lease and
+ * etcd's columns are NULL while pool_governor.etcd_endpoints is empty.
+ */
+#define PGOV_CLUSTER_STATUS_COLS_V1_7 10
+
+Datum
+pgov_cluster_status_1_7(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgovClusterTenant *copy;
+	PgovClusterNode node;
+	TimestampTz now;
+	int			n;
+	int			i;
+
+	pgov_require_loaded();
+	InitMaterializedSRF(fcinfo, 0);
+	copy = palloc(sizeof(PgovClusterTenant) * pgov_max_tenants);
+	n = pgov_board_cluster_tenants(copy);
+	pgov_cluster_node(&node);
+	now = GetCurrentTimestamp();
+	for (i = 0; i < n; i++)
+	{
+		const PgovClusterTenant *t = &copy[i];
+		Datum		v[PGOV_CLUSTER_STATUS_COLS_V1_7];
+		bool		nulls[PGOV_CLUSTER_STATUS_COLS_V1_7] = {0};
+		/* a grant whose time is up counts for nothing, as at a login */
+		int			granted = t->granted > 0 && now >= t->until ? 0 : t->granted;
+		int			allowed = t->cap;
+		int			c = 0;
+
+		if (node.on && (allowed == PGOV_NO_CAP || t->floor + granted < allowed))
+			allowed = t->floor + granted;
+		v[c++] = CStringGetTextDatum(t->name);
+		v[c++] = Int32GetDatum(t->quota);
+		v[c++] = Int32GetDatum(t->floor);
+		v[c++] = Int32GetDatum(node.on ? granted : 0);
+		nulls[c] = allowed == PGOV_NO_CAP;
+		v[c++] = Int32GetDatum(allowed);
+		nulls[c] = !node.on || t->held < 0;
+		v[c++] = Int32GetDatum(t->held);
+		v[c] = pgov_ts_or_null(node.on && node.lease != 0 ? node.lease_until : 0, &nulls[c]);
+		c++;
+		v[c] = pgov_ts_or_null(node.on ? node.last_renewal : 0, &nulls[c]);
+		c++;
+		nulls[c] = !node.on;
+		v[c++] = BoolGetDatum(node.reachable);
+		v[c] = pgov_text_or_null(node.on && node.problem[0] ? node.problem : NULL, &nulls[c]);
+		c++;
+		Assert(c == PGOV_CLUSTER_STATUS_COLS_V1_7);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	pfree(copy);

@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
+#include "cluster.h"
 #include "compat.h"
 #include "control.h"
 #include "drain.h"
@@ -344,6 +345,13 @@ pgov_worker_main(Datum arg)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(pass_cxt);
 
+		/* the cluster quota: lease and grants in etcd (each request
+		 * bounded; nothing when pool_governor.etcd_endpoints is empty) */
+		old = MemoryContextSwitchTo(pass_cxt);
+		pgov_cluster_pass();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(pass_cxt);
+
 		/* a woken waiter that does not take its seat in its turn passes it
 		 * on (PGOV_TURN_MS) */
 		now = GetCurrentTimestamp();
@@ -353,6 +361,7 @@ pgov_worker_main(Datum arg)
 		timeout = Max(Min(ms_until(now, next_tick), ms_until(now, next_recheck)), 1);
 		if (turn_ends != 0)
 			timeout = Max(Min(timeout, ms_until(now, turn_ends) + 1), 1);
+		timeout = Max(Min(timeout, pgov_cluster_sleep_ms(now)), 1);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -49,8 +49,6 @@ my $can_rewind = defined $rewind_major && $rewind_major == $server_major;
 my $timeout = $PostgreSQL::Test::Utils::timeout_default;
 my $http = HTTP::Tiny->new(timeout => 2);
 
-my $etcd_port = PostgreSQL::Test::Cluster::get_free_port();
-my $etcd_peer = PostgreSQL::Test::Cluster::get_free_port();
 my %node;
 for my $name (qw(pg1 pg2 pg3))
 {
@@ -68,41 +66,8 @@ sub PgovPatroniNode::host { '127.0.0.1' }
 sub PgovPatroniNode::port { $_[0]{port} }
 bless $_, 'PgovPatroniNode' for values %node;
 
-# Starts a program in the background, its output to $log; returns its pid.
-sub spawn
-{
-	my ($log, @cmd) = @_;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>>', $log) or die "$log: $!";
-		open(STDERR, '>&', \*STDOUT);
-		exec(@cmd) or die "exec $cmd[0]: $!";
-	}
-	return $pid;
-}
-
-sub stop_pid
-{
-	my ($pid, $signal) = @_;
-	return unless $pid;
-	kill $signal // 'TERM', $pid;
-	for (1 .. 300)
-	{
-		last if waitpid($pid, WNOHANG) != 0;
-		usleep(100_000);
-	}
-}
-
-my $etcd_pid = spawn("$dir/etcd.log", 'etcd', '--name', 'e1',
-	'--data-dir', "$dir/etcd",
-	'--listen-client-urls', "http://127.0.0.1:$etcd_port",
-	'--advertise-client-urls', "http://127.0.0.1:$etcd_port",
-	'--listen-peer-urls', "http://127.0.0.1:$etcd_peer",
-	'--initial-advertise-peer-urls', "http://127.0.0.1:$etcd_peer",
-	'--initial-cluster', "e1=http://127.0.0.1:$etcd_peer");
+my $etcd = start_etcd($dir);
+my $etcd_pid = $etcd->{pid};
 
 sub write_patroni_config
 {
@@ -119,7 +84,7 @@ restapi:
   listen: 127.0.0.1:$n->{api}
   connect_address: 127.0.0.1:$n->{api}
 etcd3:
-  hosts: 127.0.0.1:$etcd_port
+  hosts: 127.0.0.1:$etcd->{port}
 bootstrap:
   dcs:
     ttl: 10
@@ -283,7 +248,7 @@ END
 	}
 }
 
-ok(wait_for('etcd', sub { $http->get("http://127.0.0.1:$etcd_port/version")->{success} }),
+ok(wait_for('etcd', sub { $http->get("$etcd->{url}/version")->{success} }),
 	'etcd answers');
 
 write_patroni_config($_) for values %node;

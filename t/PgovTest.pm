@@ -7,7 +7,9 @@ use warnings;
 
 use Exporter 'import';
 use IO::Socket::INET;
+use HTTP::Tiny;
 use IPC::Run;
+use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -15,7 +17,7 @@ use Time::HiRes qw(time);
 
 our @EXPORT = qw(governed_node founding_case burst tenant_row wait_connected
   wait_generation_after generation counts write_config superusers_gone
-  wait_worker set_and_wait start_pgbouncer has_ended);
+  wait_worker set_and_wait start_pgbouncer has_ended spawn stop_pid start_etcd);
 
 my $connburst = ($ENV{TESTDIR} // '.') . '/test/connburst';
 
@@ -185,6 +187,61 @@ sub burst
 	$self->{started} = time;
 	$self->{result} = $self->_answer unless $opts{nowait};
 	return $self;
+}
+
+# Starts a program in the background, its output to $log; returns its pid.
+sub spawn
+{
+	my ($log, @cmd) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', $log) or die "$log: $!";
+		open(STDERR, '>&', \*STDOUT);
+		exec(@cmd) or die "exec $cmd[0]: $!";
+	}
+	return $pid;
+}
+
+# Signals a process spawned above ($signal, TERM by default) and waits up
+# to 30 s for it to end.
+sub stop_pid
+{
+	my ($pid, $signal) = @_;
+	return unless $pid;
+	kill $signal // 'TERM', $pid;
+	for (1 .. 300)
+	{
+		last if waitpid($pid, POSIX::WNOHANG()) != 0;
+		Time::HiRes::usleep(100_000);
+	}
+}
+
+# A one-member etcd (Debian's etcd-server) in a directory of its own, on
+# free ports; returns {pid, port, url, log}, once it answers.  The caller
+# stops it with stop_pid($etcd->{pid}).
+sub start_etcd
+{
+	my ($dir) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $peer = PostgreSQL::Test::Cluster::get_free_port();
+	my $etcd = { port => $port, url => "http://127.0.0.1:$port", log => "$dir/etcd.log" };
+	$etcd->{pid} = spawn($etcd->{log}, 'etcd', '--name', 'e1',
+		'--data-dir', "$dir/etcd",
+		'--listen-client-urls', $etcd->{url},
+		'--advertise-client-urls', $etcd->{url},
+		'--listen-peer-urls', "http://127.0.0.1:$peer",
+		'--initial-advertise-peer-urls', "http://127.0.0.1:$peer",
+		'--initial-cluster', "e1=http://127.0.0.1:$peer");
+	my $http = HTTP::Tiny->new(timeout => 2);
+	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
+	{
+		return $etcd if $http->get("$etcd->{url}/version")->{success};
+		Time::HiRes::usleep(100_000);
+	}
+	die "etcd did not answer:\n" . PostgreSQL::Test::Utils::slurp_file($etcd->{log});
 }
 
 # Whether an IPC::Run harness's process has ended, reading what it wrote so

@@ -922,8 +922,10 @@ test_node_limits(void)
 		CHECK(sums[SHOP] == 4 && sums[INV] == 0);
 		pgov_resolve_node(t, 3, l, 4, "pg3", PGOV_ROLE_STANDBY, n);
 		CHECK(n[SHOP].cluster_floor == 4 && n[INV].cluster_floor == 0);
+		CHECK(n[SHOP].cluster_floors == 4 && n[INV].cluster_floors == 0);
+		/* another node: no floor of its own, the same sum of all */
 		pgov_resolve_node(t, 3, l, 4, "pg9", PGOV_ROLE_STANDBY, n);
-		CHECK(n[SHOP].cluster_floor == 0);
+		CHECK(n[SHOP].cluster_floor == 0 && n[SHOP].cluster_floors == 4);
 		/* a role's row: every node in the role would have it */
 		l[1].cluster_floor = 1;
 		CHECK(!pgov_validate_cluster_floors(l, 4, t, 3, sums, &p));

@@ -581,7 +581,7 @@ random_config(PgovTenantDef *defs, int *ndefs)
 		d->drain_grace_ms = (int64_t) (rng() % 3) * 500;
 		mt[m].def = *d;
 		m_by_role[PGOV_ROLE_PRIMARY][m] = (PgovNodeNumbers) {
-			d->max_connections, d->reserved_connections, PGOV_FROM_TENANTS, 0
+			d->max_connections, d->reserved_connections, PGOV_FROM_TENANTS, 0, 0
 		};
 	}
 	/* a standby's numbers: their own caps and reserves, fitting the same
@@ -1542,10 +1542,10 @@ test_roles(void)
 	strcpy(defs[1].name, "shop");
 	defs[1].max_connections = 40;
 	defs[1].reserved_connections = 10;
-	prim[0] = (PgovNodeNumbers) {0, 0, PGOV_FROM_ROLE, 0};
-	prim[1] = (PgovNodeNumbers) {40, 10, PGOV_FROM_TENANTS, 0};
-	stby[0] = (PgovNodeNumbers) {30, 5, PGOV_FROM_TENANTS, 0};
-	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE, 0};
+	prim[0] = (PgovNodeNumbers) {0, 0, PGOV_FROM_ROLE, 0, 0};
+	prim[1] = (PgovNodeNumbers) {40, 10, PGOV_FROM_TENANTS, 0, 0};
+	stby[0] = (PgovNodeNumbers) {30, 5, PGOV_FROM_TENANTS, 0, 0};
+	stby[1] = (PgovNodeNumbers) {2, 1, PGOV_FROM_ROLE, 0, 0};
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
 	CHECK(pgov_seat_publish(&board, defs, 2, numbers, PGOV_ROLE_STANDBY,
@@ -1623,7 +1623,7 @@ test_cluster(void)
 	strcpy(defs[0].name, "shop");
 	defs[0].max_connections = 10;
 	defs[0].cluster_quota = 12;
-	prim[0] = (PgovNodeNumbers) {10, 0, PGOV_FROM_NAME, 2};	/* floor 2 */
+	prim[0] = (PgovNodeNumbers) {10, 0, PGOV_FROM_NAME, 2, 2};	/* floor 2 */
 	stby[0] = prim[0];
 	memset(ms, 0, sizeof(ms));
 	pgov_board_init(&board);
