@@ -33,7 +33,8 @@ Designs:
              static budget within what no lease holds; a new primary grants
              nothing for one lease period
 
-Usage: bench/cluster_quota.py   (deterministic: the same table every run)
+Usage: bench/cluster_quota.py          (deterministic: the same table every run)
+       bench/cluster_quota.py --live   the prediction for bench/cluster_quota_live
 """
 import random
 
@@ -149,6 +150,96 @@ def run(design):
     return refused, over, idle
 
 
+# --- The live timeline (bench/cluster_quota_live), compressed to a minute ---
+#
+# The same shop (quota 40) on a primary p and standbys s1, s2, as built in
+# 1.7: each node admits its floor (4 each) and the seats etcd granted it;
+# the worker passes every 0.2 s, asks when the tenant's logins wait (its
+# sessions and waiting logins above the floor, and one seat more), gives
+# back at each renewal (every TTL / 3) what no session uses, and a node that
+# cannot renew stops using its grant at its last renewal + TTL - 1 s (etcd
+# keeps it for the others until the last renewal + TTL).  Static: p 12,
+# s1 14, s2 14.  Demand: p 3, s1 4, s2 3 at rest; a flash sale on s1 from
+# 10 s to 40 s (s1 wants 38: 44 in all); s2 cut off from etcd from 20 s to
+# 30 s; then s2 wants 20 from 45 s to 55 s.
+
+LIVE_END = 60.0
+LIVE_DT = 0.1
+LIVE_TTL = 6.0
+LIVE_PASS = 0.2
+LIVE_FLOOR = 4
+LIVE_CUT = (20.0, 30.0)
+
+
+def live_demand(t):
+    """What each node's clients want at t of the live timeline."""
+    want = {"p": 3, "s1": 4, "s2": 3}
+    if 10.0 <= t < 40.0:
+        want["s1"] = 38
+    if 45.0 <= t < 55.0:
+        want["s2"] = 20
+    return want
+
+
+def live_run(design):
+    """Refused, over and idle granted connection-seconds of the live
+    timeline, predicted for design 'static' or 'leases'."""
+    nodes = ("p", "s1", "s2")
+    held = {n: 0 for n in nodes}
+    grant = {n: 0 for n in nodes}          # what the node uses
+    etcd = {n: (0, 0.0) for n in nodes}    # (grant, expires in etcd)
+    until = {n: LIVE_TTL - 1 for n in nodes}
+    renewed = {n: 0.0 for n in nodes}
+    next_pass = 0.0
+    refused = over = idle = 0.0
+    steps = int(round(LIVE_END / LIVE_DT))
+    for k in range(steps):
+        t = k * LIVE_DT
+        want = live_demand(t)
+        if design == "leases" and t >= next_pass - 1e-9:
+            next_pass += LIVE_PASS
+            for n in nodes:
+                cut = n == "s2" and LIVE_CUT[0] <= t < LIVE_CUT[1]
+                if cut:
+                    continue
+                renewal = t >= renewed[n] + LIVE_TTL / 3 - 1e-9
+                if renewal or until[n] <= t:
+                    renewed[n] = t
+                    until[n] = t + LIVE_TTL - 1
+                    if etcd[n][1] <= t:  # lost while cut: a new lease
+                        grant[n] = 0
+                    etcd[n] = (etcd[n][0] if etcd[n][1] > t else 0, t + LIVE_TTL)
+                need = want[n]          # sessions and waiting logins
+                w = 0 if need == 0 else max(0, need + 1 - LIVE_FLOOR)
+                others = sum(g for m, (g, e) in etcd.items() if m != n and e > t)
+                nxt = min(w, max(0, QUOTA - 3 * LIVE_FLOOR - others))
+                if nxt < grant[n] and not renewal:
+                    continue
+                nxt = max(nxt, min(grant[n], held[n] - LIVE_FLOOR)) if nxt < grant[n] else nxt
+                grant[n] = nxt
+                etcd[n] = (nxt, t + LIVE_TTL)
+        for n in nodes:
+            if design == "static":
+                cap = {"p": 12, "s1": 14, "s2": 14}[n]
+            else:
+                cap = LIVE_FLOOR + (grant[n] if t < until[n] else 0)
+            if want[n] <= held[n]:
+                held[n] = want[n]
+            else:
+                held[n] = min(want[n], max(held[n], cap))
+            refused += (want[n] - held[n]) * LIVE_DT
+            idle += max(0, cap - held[n]) * LIVE_DT
+        over += max(0, sum(held.values()) - QUOTA) * LIVE_DT
+    return refused, over, idle
+
+
+def live_least():
+    """The live timeline's refusals no design can avoid."""
+    steps = int(round(LIVE_END / LIVE_DT))
+    return sum(max(0, sum(live_demand(k * LIVE_DT).values()) - QUOTA) * LIVE_DT
+               for k in range(steps))
+
+
 def main():
     rows = [("static per-node budget", "static"),
             ("central counter, closed", "central-closed"),
@@ -163,4 +254,12 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["--live"]:
+        print("| design (live timeline, predicted) | refused (conn-s) | over the quota (conn-s) | idle allowed (conn-s) |")
+        print("| --- | --- | --- | --- |")
+        print("| (the least any design can refuse: demand above 40) | %.0f | | |" % live_least())
+        for label, design in (("static per-node budget", "static"), ("leases in etcd", "leases")):
+            print("| %s | %.0f | %.0f | %.0f |" % ((label,) + live_run(design)))
+    else:
+        main()

@@ -91,26 +91,14 @@ take_answer(char *data, size_t size, size_t nmemb, void *ctx)
 static int
 endpoint_at(int i, char *url, size_t len)
 {
-	const char *p = pgov_etcd_endpoints;
-	int			n = 0;
+	const char *start = NULL;
+	size_t		n = 0;
+	int			count = pgov_etcd_endpoint(pgov_etcd_endpoints, i, &start, &n);
 
 	url[0] = '\0';
-	while (*p)
-	{
-		const char *start;
-
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		start = p;
-		while (*p && *p != ',' && *p != ' ')
-			p++;
-		if (n == i)
-			snprintf(url, len, "%.*s", (int) (p - start), start);
-		n++;
-	}
-	return n;
+	if (start)
+		snprintf(url, len, "%.*s", (int) n, start);
+	return count;
 }
 
 /*

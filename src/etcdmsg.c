@@ -375,6 +375,39 @@ pgov_json_count(const char *json, const char *path)
 	}
 }
 
+/* --- pool_governor.etcd_endpoints --- */
+
+/*
+ * The endpoints of list, separated by commas or spaces.  Returns how many
+ * there are; when there is an i-th (from 0), *start and *len say where.
+ */
+int
+pgov_etcd_endpoint(const char *list, int i, const char **start, size_t *len)
+{
+	const char *p = list ? list : "";
+	int			n = 0;
+
+	while (*p)
+	{
+		const char *s;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		s = p;
+		while (*p && *p != ',' && *p != ' ')
+			p++;
+		if (n == i)
+		{
+			*start = s;
+			*len = (size_t) (p - s);
+		}
+		n++;
+	}
+	return n;
+}
+
 /* --- keys --- */
 
 /* Appends name to out at *o with '%', '/' and control bytes encoded. */

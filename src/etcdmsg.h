@@ -38,6 +38,10 @@ extern bool pgov_json_get(const char *json, const char *path, char *out,
 						  size_t outlen);
 extern int	pgov_json_count(const char *json, const char *path);
 
+/* --- pool_governor.etcd_endpoints --- */
+extern int	pgov_etcd_endpoint(const char *list, int i, const char **start,
+							   size_t *len);
+
 /* --- keys --- */
 typedef enum PgovEtcdKey
 {

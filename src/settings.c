@@ -15,6 +15,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "etcdmsg.h"
 #include "settings.h"
 
 int			pgov_mode = PGOV_MODE_ENFORCE;
@@ -77,29 +78,26 @@ check_node_name(char **newval, void **extra, GucSource source)
 }
 
 /*
- * etcd's client URLs, comma-separated: each http:// or https://, with no
- * space in it (spaces around the commas are allowed), at most
- * PGOV_ETCD_MAX_ENDPOINTS.  Empty: no cluster quota.
+ * etcd's client URLs, separated by commas (or spaces): each http:// or
+ * https://, at most PGOV_ETCD_MAX_ENDPOINTS.  Empty: no cluster quota.
  */
 static bool
 check_etcd_endpoints(char **newval, void **extra, GucSource source)
 {
-	const char *p = *newval ? *newval : "";
-	int			n = 0;
+	int			n = pgov_etcd_endpoint(*newval, -1, NULL, NULL);
+	int			i;
 
-	while (*p)
+	if (n > PGOV_ETCD_MAX_ENDPOINTS)
+	{
+		GUC_check_errdetail("At most %d endpoints are used.", PGOV_ETCD_MAX_ENDPOINTS);
+		return false;
+	}
+	for (i = 0; i < n; i++)
 	{
 		const char *start;
 		size_t		len;
 
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		start = p;
-		while (*p && *p != ',' && *p != ' ')
-			p++;
-		len = p - start;
+		pgov_etcd_endpoint(*newval, i, &start, &len);
 		if (!((len > 7 && strncmp(start, "http://", 7) == 0) ||
 			  (len > 8 && strncmp(start, "https://", 8) == 0)))
 		{
@@ -110,18 +108,6 @@ check_etcd_endpoints(char **newval, void **extra, GucSource source)
 		if (len > PGOV_ETCD_URL_LEN)
 		{
 			GUC_check_errdetail("An endpoint must be at most %d bytes long.", PGOV_ETCD_URL_LEN);
-			return false;
-		}
-		while (*p == ' ')
-			p++;
-		if (*p && *p != ',')
-		{
-			GUC_check_errdetail("Endpoints are separated by commas.");
-			return false;
-		}
-		if (++n > PGOV_ETCD_MAX_ENDPOINTS)
-		{
-			GUC_check_errdetail("At most %d endpoints are used.", PGOV_ETCD_MAX_ENDPOINTS);
 			return false;
 		}
 	}

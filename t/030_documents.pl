@@ -66,6 +66,9 @@ is($node->safe_psql('postgres',
 	'the README\'s founding case is in force, with docs/operations.md\'s node_limits (reporting never on the primary)');
 is($node->safe_psql('postgres', "SELECT refusal_sqlstate FROM pool_governor.tenants WHERE name = 'app'"),
 	'57P03', 'the PgBouncer example\'s governor side was applied');
+ok($node->poll_query_until('postgres',
+		"SELECT cluster_max_connections = 40 AND allowed = 40 FROM pool_governor.cluster_status WHERE tenant = 'shop'"),
+	'the cluster quota example is in place (not enforced here: no etcd_endpoints)');
 
 # Versions named by the documents and the packaging are the control file's.
 like(slurp_file("$top/README.md"), qr/pool-governor_\Q$version\E\.0_amd64\.deb/,

@@ -6,6 +6,7 @@
 #     governed shop sessions of the three, sampled every 50 ms, never sum
 #     above the quota;
 #   - seats one node gives back reach another node's waiting logins;
+#   - a standby promoted keeps its grant and its lease;
 #   - etcd stopped (SIGSTOP): each node falls back to its floor before its
 #     lease can expire, admits nothing above it, and takes grants again
 #     once etcd continues;
@@ -141,6 +142,15 @@ diag(sprintf('seats given back on p1 reached p2\'s waiting logins in %.2f s (ren
 		$took, $ttl / 3));
 cmp_ok($took, '<', 4, '  within the logins\' wait');
 is(status($node{p2}, 'granted || \' \' || allowed'), '2 3', 'p2: granted 2, allows 3');
+
+# A promotion changes nothing: the grants are in etcd, not on the primary,
+# and the promoted node's worker keeps its lease
+$node{p2}->promote;
+ok($node{p2}->poll_query_until('postgres',
+		"SELECT role = 'primary' FROM pool_governor.node_status"),
+	'p2 promoted: governed as a primary');
+is(status($node{p2}, 'granted || \' \' || allowed || \' \' || (lease_expires > now())'), '2 3 true',
+	'  with its grant and its lease, as before the promotion');
 
 # 3. etcd stopped: no node admits above its floor, each falls back to it
 # before its lease can expire

@@ -119,6 +119,23 @@ test_json(void)
 }
 
 static void
+test_endpoints(void)
+{
+	const char *s = NULL;
+	size_t		len = 0;
+
+	CHECK(pgov_etcd_endpoint("", 0, &s, &len) == 0 && s == NULL);
+	CHECK(pgov_etcd_endpoint(NULL, -1, NULL, NULL) == 0);
+	CHECK(pgov_etcd_endpoint(" , ", 0, &s, &len) == 0 && s == NULL);
+	CHECK(pgov_etcd_endpoint("http://a:2379", 0, &s, &len) == 1 &&
+		  len == 13 && strncmp(s, "http://a:2379", len) == 0);
+	CHECK(pgov_etcd_endpoint("http://a:2379, http://b:2379,,http://c:2379 ", 2, &s, &len) == 3 &&
+		  len == 13 && strncmp(s, "http://c:2379", len) == 0);
+	CHECK(pgov_etcd_endpoint("http://a:2379 http://b:2379", 1, &s, &len) == 2 &&
+		  strncmp(s, "http://b:2379", len) == 0);
+}
+
+static void
 test_keys(void)
 {
 	char		k[PGOV_ETCD_KEY_LEN];
@@ -317,6 +334,7 @@ main(void)
 {
 	test_base64();
 	test_json();
+	test_endpoints();
 	test_keys();
 	test_requests();
 	test_answers();
