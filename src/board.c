@@ -919,15 +919,6 @@ pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
 	return same;
 }
 
-/* Every grant whose time is up at now is given up (a lease not renewed). */
-void
-pgov_board_cluster_expire(TimestampTz now)
-{
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	pgov_seat_cluster_expire(&board, now);
-	LWLockRelease(bs->lock);
-}
-
 /*
  * Runs reader on the board under its lock SHARED, for the copies the views
  * and the sampler read (boardread.c): a reader copies into memory its

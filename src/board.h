@@ -163,7 +163,6 @@ typedef struct PgovClusterTenant
 extern void pgov_board_cluster_on(bool on);
 extern bool pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
 									 TimestampTz until, int held);
-extern void pgov_board_cluster_expire(TimestampTz now);
 
 /* Runs a reader under the lock, SHARED: the copies of boardread.h */
 extern void pgov_board_read(PgovBoardReader reader, void *arg);

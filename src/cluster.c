@@ -172,17 +172,59 @@ publish_node(void)
 	pgov_set_cluster_node(&node);
 }
 
-/* The lease is gone or lapsed: no grant is used from now on. */
+/* The lease is gone or lapsed: no grant is used from now on, whatever
+ * time the board gave it (etcd may have dropped it early). */
 static void
 lose_lease(const char *why, TimestampTz now)
 {
+	PgovClusterTenant *tenants = palloc(sizeof(PgovClusterTenant) * pgov_max_tenants);
+	int			n = pgov_board_cluster_tenants(tenants);
+	int			i;
+
 	if (node.lease != 0)
 		pgov_event_add(PGOV_EV_LEASE_LOST, NULL, NULL, "lease %lld %s",
 					   (long long) node.lease, why);
 	node.lease = 0;
 	node.lease_until = 0;
-	pgov_board_cluster_expire(now + 1);
+	for (i = 0; i < n; i++)
+		if (tenants[i].granted > 0)
+			pgov_board_cluster_grant(&tenants[i], 0, 0, tenants[i].held);
+	pfree(tenants);
 	publish_node();
+}
+
+/*
+ * Grants this node holds in etcd for a tenant that no longer has a quota
+ * here (removed, renamed, its quota dropped) are deleted: attached to the
+ * lease this node renews, they would stay for ever.  At each renewal, one
+ * range over the cluster's keys; at most 64 deleted a time.
+ */
+static void
+sweep_grants(const PgovClusterTenant *tenants, int n)
+{
+	char		body[1024];
+	char		(*mine)[64] = palloc(sizeof(*mine) * 64);
+	int			k;
+	int			i;
+	int			j;
+
+	if (!pgov_etcd_all_body(body, sizeof(body), pgov_cluster_name) ||
+		!etcd_post("/v3/kv/range", body))
+		return;
+	k = pgov_etcd_my_tenants(answer, pgov_cluster_name, pgov_node_name, mine, 64);
+	for (i = 0; i < k; i++)
+	{
+		for (j = 0; j < n; j++)
+			if (strcmp(tenants[j].name, mine[i]) == 0)
+				break;
+		if (j < n ||
+			!pgov_etcd_delete_body(body, sizeof(body), pgov_cluster_name, mine[i], pgov_node_name) ||
+			!etcd_post("/v3/kv/deleterange", body))
+			continue;
+		pgov_event_add(PGOV_EV_GRANT_SHRANK, mine[i], NULL,
+					   "given back: the tenant has no cluster quota here any more");
+	}
+	pfree(mine);
 }
 
 /* A new lease.  now: when the request is sent. */
@@ -371,6 +413,8 @@ pgov_cluster_pass(void)
 	/* each tenant: grown when it needs more, given back at a renewal */
 	tenants = palloc(sizeof(PgovClusterTenant) * pgov_max_tenants);
 	n = pgov_board_cluster_tenants(tenants);
+	if (renewed)
+		sweep_grants(tenants, n);
 	for (i = 0; i < n && node.reachable; i++)
 	{
 		int			want = pgov_grant_want(tenants[i].floor, tenants[i].connected,

@@ -699,6 +699,131 @@ pgov_etcd_read_txn(const char *json, bool *succeeded)
 	return true;
 }
 
+/* Every grant of the cluster: [C/quota/, C/quota0), keys only. */
+bool
+pgov_etcd_all_body(char *out, size_t outlen, const char *cluster)
+{
+	char		key[PGOV_ETCD_KEY_LEN];
+	char		end[PGOV_ETCD_KEY_LEN];
+	size_t		o = 0;
+	int			n = snprintf(key, sizeof(key), "%s/quota/", cluster);
+
+	if (n <= 0 || (size_t) n >= sizeof(key))
+		return false;
+	memcpy(end, key, (size_t) n + 1);
+	end[n - 1]++;
+	return put_text(out, outlen, &o, "{") &&
+		put_key(out, outlen, &o, "key", key) && put_text(out, outlen, &o, ",") &&
+		put_key(out, outlen, &o, "range_end", end) &&
+		put_text(out, outlen, &o, ",\"keys_only\":true}");
+}
+
+static int
+hex_value(char h)
+{
+	if (h >= '0' && h <= '9')
+		return h - '0';
+	if (h >= 'A' && h <= 'F')
+		return h - 'A' + 10;
+	if (h >= 'a' && h <= 'f')
+		return h - 'a' + 10;
+	return -1;
+}
+
+/* Undoes put_name's encoding into out (64 bytes); false when it does not
+ * fit or is not an encoding. */
+static bool
+name_decode(const char *s, size_t len, char *out)
+{
+	size_t		o = 0;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c == '%')
+		{
+			int			hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+			int			lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return false;
+			c = (char) (hi * 16 + lo);
+			i += 2;
+		}
+		if (o + 1 >= 64)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return o > 0;
+}
+
+/*
+ * The tenants this node holds a grant of, as a range over every grant of
+ * the cluster (pgov_etcd_all_body) says: at most max names into tenants.
+ * Returns how many, or -1 when the answer is not one.
+ */
+int
+pgov_etcd_my_tenants(const char *json, const char *cluster, const char *node,
+					 char (*tenants)[64], int max)
+{
+	char		prefix[PGOV_ETCD_KEY_LEN];
+	char		suffix[PGOV_ETCD_KEY_LEN];
+	size_t		plen;
+	size_t		slen;
+	size_t		o = 0;
+	int			n;
+	int			found = 0;
+	int			i;
+	char		buf[32];
+
+	if (!pgov_json_get(json, "header.revision", buf, sizeof(buf)) ||
+		snprintf(prefix, sizeof(prefix), "%s/quota/", cluster) >= (int) sizeof(prefix) ||
+		!put_text(suffix, sizeof(suffix), &o, "/grant/") ||
+		!put_name(suffix, sizeof(suffix), &o, node))
+		return -1;
+	plen = strlen(prefix);
+	slen = strlen(suffix);
+	n = pgov_json_count(json, "kvs");
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n && found < max; i++)
+	{
+		char		path[32];
+		char		b64[PGOV_ETCD_KEY_LEN * 2];
+		char		key[PGOV_ETCD_KEY_LEN];
+		size_t		klen;
+
+		snprintf(path, sizeof(path), "kvs.%d.key", i);
+		if (!pgov_json_get(json, path, b64, sizeof(b64)) ||
+			pgov_b64_decode(b64, key, sizeof(key)) < 0)
+			return -1;
+		klen = strlen(key);
+		if (klen <= plen + slen || strncmp(key, prefix, plen) != 0 ||
+			strcmp(key + klen - slen, suffix) != 0)
+			continue;
+		if (name_decode(key + plen, klen - plen - slen, tenants[found]))
+			found++;
+	}
+	return found;
+}
+
+/* This node's grant of tenant deleted, whatever it was (giving back is
+ * always safe: no compare). */
+bool
+pgov_etcd_delete_body(char *out, size_t outlen, const char *cluster,
+					  const char *tenant, const char *node)
+{
+	char		key[PGOV_ETCD_KEY_LEN];
+	size_t		o = 0;
+
+	return pgov_etcd_key(key, sizeof(key), PGOV_KEY_GRANT, cluster, tenant, node) &&
+		put_text(out, outlen, &o, "{") && put_key(out, outlen, &o, "key", key) &&
+		put_text(out, outlen, &o, "}");
+}
+
 /* --- a node's grant --- */
 
 /*

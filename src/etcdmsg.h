@@ -80,6 +80,11 @@ extern bool pgov_etcd_read_range(const char *json, const char *cluster,
 								 const char *tenant, const char *node,
 								 PgovEtcdTenant *out);
 extern bool pgov_etcd_read_txn(const char *json, bool *succeeded);
+extern bool pgov_etcd_all_body(char *out, size_t outlen, const char *cluster);
+extern int	pgov_etcd_my_tenants(const char *json, const char *cluster,
+								 const char *node, char (*tenants)[64], int max);
+extern bool pgov_etcd_delete_body(char *out, size_t outlen, const char *cluster,
+								  const char *tenant, const char *node);
 
 /* --- a node's grant --- */
 extern int	pgov_grant_want(int floor, int connected, int waiting, int cap);

@@ -494,9 +494,12 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 		v->waiting = t->waiting;
 	}
 	else if (t->wait_timeout_ms > 0 && t->waiting < t->max_waiting &&
-			 t->max_connections != 0)
+			 (t->max_connections != 0 ||
+			  (b->totals->cluster_on && t->cluster_quota > 0 &&
+			   t->by_role[pgov_numbers_role(b->totals->role)].max_connections != 0)))
 	{
-		/* (a tenant whose cap is 0 never has a seat: nobody waits for one) */
+		/* (a tenant whose cap is 0 never has a seat: nobody waits for one,
+		 * unless the 0 is a floor of 0 that a grant may raise) */
 		int64_t		deadline = s->entered_at + t->wait_timeout_ms * 1000;
 
 		if (deadline > ask->deadline_cap)
@@ -843,19 +846,6 @@ pgov_seat_cluster_grant(PgovBoard *b, int tenant, int granted, int64_t until,
 	return cluster_recap(b, t, now);
 }
 
-/* Every grant whose time is up is given up (the worker, when it could not
- * renew).  Returns whether any was.  O(tenants). */
-bool
-pgov_seat_cluster_expire(PgovBoard *b, int64_t now)
-{
-	bool		any = false;
-	int			i;
-
-	for (i = 0; i < b->totals->ntenants; i++)
-		if (b->tenants[i].in_use)
-			any |= cluster_lapse(b, &b->tenants[i], now);
-	return any;
-}
 
 /* Has t been above its cap for its drain_grace at now?  Compared in
  * milliseconds, so that no grace can overflow (a clock that went back

@@ -340,7 +340,6 @@ extern int	pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role);
 extern bool pgov_seat_cluster_on(PgovBoard *b, bool on, int64_t now);
 extern bool pgov_seat_cluster_grant(PgovBoard *b, int tenant, int granted,
 									int64_t until, int held, int64_t now);
-extern bool pgov_seat_cluster_expire(PgovBoard *b, int64_t now);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 extern void pgov_board_window(PgovBoard *b, int64_t window_us);
 extern void pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,

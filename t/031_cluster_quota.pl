@@ -21,6 +21,9 @@ use PgovTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use HTTP::Tiny;
+use JSON::PP qw(encode_json decode_json);
+use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time usleep);
 
 plan skip_all => 'etcd is not installed (Debian package etcd-server; scripts/setup installs it)'
@@ -228,6 +231,39 @@ like($err, qr/invalid value for parameter "pool_governor.cluster_name".*letters,
 	'a cluster name that is not a key prefix is refused');
 ($rc, $out, $err) = $p1->psql('postgres', "ALTER SYSTEM SET pool_governor.etcd_endpoints = '127.0.0.1:2379'");
 like($err, qr/is not an http:\/\/ or https:\/\/ URL/, 'an endpoint without its scheme is refused');
+
+# A tenant whose quota is dropped: the grant this node holds for it is
+# deleted from etcd at its next renewal (attached to the lease the node
+# renews, it would stay for ever)
+sub grants_in_etcd
+{
+	my ($tenant) = @_;
+	my $prefix = "pgov_t031/quota/$tenant/grant/";
+	(my $end = $prefix) =~ s/\/$/0/;
+	my $r = HTTP::Tiny->new(timeout => 5)->post("$etcd->{url}/v3/kv/range",
+		{ content => encode_json({ key => encode_base64($prefix, ''),
+				range_end => encode_base64($end, ''), count_only => JSON::PP::true }) });
+	die "etcd: $r->{status} $r->{content}" unless $r->{success};
+	return decode_json($r->{content})->{count} // 0;
+}
+$p1->safe_psql('postgres', 'CREATE ROLE batch LOGIN');
+write_config($p1, q{
+INSERT INTO pool_governor.tenants (name, max_connections, max_waiting, wait_timeout, cluster_max_connections)
+VALUES ('batch', 5, 5, '6 s', 3);
+});
+write_config($p1, "INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('batch', 'batch');");
+my $batch = burst($p1, 'batch', 1);
+is($batch->{result}{admitted}, 1, 'batch, with no floor, logs in on p1 under a grant');
+is(grants_in_etcd('batch'), 1, '  which etcd holds');
+write_config($p1, "UPDATE pool_governor.tenants SET cluster_max_connections = NULL WHERE name = 'batch';");
+my $gone;
+for (1 .. 100)
+{
+	last if ($gone = grants_in_etcd('batch') == 0);
+	usleep(100_000);
+}
+ok($gone, 'batch\'s quota dropped: p1 deletes its grant from etcd');
+$batch->finish;
 
 # endpoints that do not answer: the floor, and cluster_status says why
 my $dead = PostgreSQL::Test::Cluster::get_free_port();

@@ -257,6 +257,44 @@ test_answers(void)
 	CHECK(!pgov_etcd_read_range(range, "pgov", "shop", "n2", &t));
 }
 
+/* A range over every grant of the cluster: this node's tenants, decoded. */
+static void
+test_my_tenants(void)
+{
+	char		body[1024];
+	char		v[256];
+	char		d[256];
+	char		json[4096];
+	char		k[5][128];
+	char		names[8][64];
+	const char *keys[5] = {"pgov/quota/shop/grant/n1", "pgov/quota/shop/grant/n2",
+		"pgov/quota/a%2Fb/grant/n1", "pgov/quota/shop/rev", "pgov/quota/50%25/grant/n1"};
+
+	CHECK(pgov_etcd_all_body(body, sizeof(body), "pgov"));
+	CHECK(pgov_json_get(body, "key", v, sizeof(v)) && pgov_b64_decode(v, d, sizeof(d)) > 0 &&
+		  strcmp(d, "pgov/quota/") == 0);
+	CHECK(pgov_json_get(body, "range_end", v, sizeof(v)) && pgov_b64_decode(v, d, sizeof(d)) > 0 &&
+		  strcmp(d, "pgov/quota0") == 0);
+	CHECK(pgov_json_get(body, "keys_only", v, sizeof(v)) && strcmp(v, "true") == 0);
+	for (int i = 0; i < 5; i++)
+		pgov_b64_encode(keys[i], strlen(keys[i]), k[i], sizeof(k[i]));
+	snprintf(json, sizeof(json),
+			 "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":\"%s\"},{\"key\":\"%s\"},"
+			 "{\"key\":\"%s\"},{\"key\":\"%s\"},{\"key\":\"%s\"}]}",
+			 k[0], k[1], k[2], k[3], k[4]);
+	CHECK(pgov_etcd_my_tenants(json, "pgov", "n1", names, 8) == 3);
+	CHECK(strcmp(names[0], "shop") == 0 && strcmp(names[1], "a/b") == 0 &&
+		  strcmp(names[2], "50%") == 0);
+	CHECK(pgov_etcd_my_tenants(json, "pgov", "n2", names, 8) == 1);
+	CHECK(pgov_etcd_my_tenants(json, "pgov", "n1", names, 2) == 2);
+	CHECK(pgov_etcd_my_tenants(json, "other", "n1", names, 8) == 0);
+	CHECK(pgov_etcd_my_tenants(txn_failed, "pgov", "n1", names, 8) == 0);
+	CHECK(pgov_etcd_my_tenants(etcd_error, "pgov", "n1", names, 8) == -1);
+	CHECK(pgov_etcd_delete_body(body, sizeof(body), "pgov", "a/b", "n1"));
+	CHECK(pgov_json_get(body, "key", v, sizeof(v)) && pgov_b64_decode(v, d, sizeof(d)) > 0 &&
+		  strcmp(d, "pgov/quota/a%2Fb/grant/n1") == 0);
+}
+
 /*
  * Grant arithmetic, and the invariant over random traffic: nodes change
  * their grants one at a time against what etcd holds (as the conditioned
@@ -338,6 +376,7 @@ main(void)
 	test_keys();
 	test_requests();
 	test_answers();
+	test_my_tenants();
 	test_grants();
 	return check_summary();
 }

@@ -1665,17 +1665,34 @@ test_cluster(void)
 	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
 	CHECK(board.tenants[shop].cluster_granted == 0);
 	CHECK(board.tenants[shop].above_cap_since == t0 + 10000000);
-	/* the worker's pass finds nothing more to give up */
-	CHECK(!pgov_seat_cluster_expire(&board, t0 + 20000000));
+	/* the worker takes a grant back (its lease lost) */
 	CHECK(pgov_seat_cluster_grant(&board, shop, 4, t0 + 30000000, 12, t0 + 20000000));
-	CHECK(!pgov_seat_cluster_expire(&board, t0 + 29999999));
-	CHECK(pgov_seat_cluster_expire(&board, t0 + 30000000));
+	CHECK(board.tenants[shop].max_connections == 6);
+	CHECK(!pgov_seat_cluster_grant(&board, shop, 0, 0, 12, t0 + 20000001));
 	CHECK(board.tenants[shop].max_connections == 2);
 	/* off again: its own numbers, which let more in */
 	CHECK(pgov_seat_cluster_on(&board, false, t0 + 30000001));
 	CHECK(board.tenants[shop].max_connections == 10);
 	v = login_in(slot++, shop, t0 + 30000002, 100);
 	CHECK(v.outcome == PGOV_SEAT_ADMITTED && v.cluster_quota == 0);
+	/* a floor of 0: a login waits for the grant that may come */
+	prim[0].cluster_floor = 0;
+	stby[0].cluster_floor = 0;
+	defs[0].wait_timeout_ms = 5000;
+	defs[0].max_waiting = 2;
+	CHECK(pgov_seat_publish(&board, defs, 1, numbers, PGOV_ROLE_UNKNOWN,
+							 "default", NULL, 4, t0 + 30000002, map));
+	CHECK(pgov_seat_cluster_on(&board, true, t0 + 30000002) == false);
+	CHECK(pgov_seat_cluster_grant(&board, shop, 0, 0, 0, t0 + 30000002) == false);
+	CHECK(board.tenants[shop].max_connections == 0);
+	v = login_in(slot++, shop, t0 + 30000003, 100);
+	CHECK(v.outcome == PGOV_SEAT_QUEUED && v.cluster_quota == 12);
+	/* off: its own cap of 10 again, a raise (the caller wakes the waiter) */
+	CHECK(pgov_seat_cluster_on(&board, false, t0 + 30000004));
+	prim[0].cluster_floor = 2;
+	stby[0].cluster_floor = 2;
+	defs[0].wait_timeout_ms = 0;
+	defs[0].max_waiting = 0;
 	/* a publication without the quota drops the grant */
 	CHECK(pgov_seat_cluster_on(&board, true, t0 + 30000003) == false);
 	CHECK(pgov_seat_cluster_grant(&board, shop, 4, t0 + 40000000, 12, t0 + 30000004));
