@@ -480,4 +480,42 @@ $again = burst($new, 'shop', 3, tcp => 1);
 is($again->{result}{admitted}, 1, 'a standby holds it at 1');
 $again->finish;
 
+# 6. One quota for the whole cluster, held in the etcd Patroni runs on: the
+# settings through Patroni, a tenant "batch" with a quota of 2 and no
+# floors.  A standby takes a grant, then leads after a switchover: the grant
+# survives, and its first logins as the primary are judged by it.
+IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'edit-config', '--force',
+		'-p', "pool_governor.etcd_endpoints=$etcd->{url}", '-p', 'pool_governor.lease_ttl=3s',
+		'-p', 'pool_governor.cluster_name=pgov_t025' ],
+	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
+is($? >> 8, 0, 'patronictl edit-config sets the etcd endpoints on every node') or diag($out_s . $err_s);
+safe_sql($other, 'CREATE ROLE batch LOGIN');
+safe_sql($other, q{
+INSERT INTO pool_governor.tenants (name, max_connections, max_waiting, wait_timeout, cluster_max_connections)
+VALUES ('batch', 4, 2, '5 s', 2);
+});
+safe_sql($other, "INSERT INTO pool_governor.rules (tenant, role_name) VALUES ('batch', 'batch')");
+for my $n ($other, $new)
+{
+	ok(poll_sql($n, "SELECT lease_expires IS NOT NULL AND allowed = 0 FROM pool_governor.cluster_status WHERE tenant = 'batch'",
+			"$n->{name}'s lease"),
+		"$n->{name} holds a lease in Patroni's etcd; batch, with no floor, 0 seats there until granted");
+}
+my $batch = burst($new, 'batch', 1, tcp => 1);
+is($batch->{result}{admitted}, 1, "a batch login on the standby $new->{name} waits for a grant and gets it");
+is(safe_sql($new, "SELECT granted FROM pool_governor.cluster_status WHERE tenant = 'batch'"), '2',
+	'  its grant: the session and one seat more, the whole quota');
+IPC::Run::run([ 'patronictl', '-c', $other->{yml}, 'switchover', '--leader', $other->{name},
+		'--candidate', $new->{name}, '--force' ],
+	'<', \'', '>', \$out_s, '2>', \$err_s, IPC::Run::timeout($timeout));
+is($? >> 8, 0, "patronictl switchover to $new->{name}") or diag($out_s . $err_s);
+ok(wait_for("$new->{name} to lead", sub { is_leader($new) }), "$new->{name} leads");
+my $first = burst($new, 'batch', 2, tcp => 1);
+is($first->{result}{admitted} . '/' . $first->{result}{refused}, '1/1',
+	"$new->{name}'s first batch logins as the primary are judged by its grant: 1 more, then the quota");
+is(safe_sql($new, "SELECT role || ' ' || granted FROM pool_governor.node_status, pool_governor.cluster_status WHERE tenant = 'batch'"),
+	'primary 2', '  the grant survived the switchover');
+$first->finish;
+$batch->finish;
+
 done_testing();
