@@ -612,6 +612,18 @@ pgov_etcd_read_keepalive(const char *json)
 	return ttl < 0 ? 0 : (int) (ttl > INT32_MAX ? INT32_MAX : ttl);
 }
 
+/* The i-th key of a range's answer, decoded into key[PGOV_ETCD_KEY_LEN]. */
+static bool
+kv_key(const char *json, int i, char *key)
+{
+	char		path[32];
+	char		b64[PGOV_ETCD_KEY_LEN * 2];
+
+	snprintf(path, sizeof(path), "kvs.%d.key", i);
+	return pgov_json_get(json, path, b64, sizeof(b64)) &&
+		pgov_b64_decode(b64, key, PGOV_ETCD_KEY_LEN) >= 0;
+}
+
 /* A grant's value: a decimal count. */
 static bool
 grant_value(const char *b64, int *out)
@@ -658,9 +670,7 @@ pgov_etcd_read_range(const char *json, const char *cluster, const char *tenant,
 		char		key[PGOV_ETCD_KEY_LEN];
 		int			v;
 
-		snprintf(path, sizeof(path), "kvs.%d.key", i);
-		if (!pgov_json_get(json, path, b64, sizeof(b64)) ||
-			pgov_b64_decode(b64, key, sizeof(key)) < 0)
+		if (!kv_key(json, i, key))
 			return false;
 		if (strcmp(key, rev) == 0)
 		{
@@ -791,14 +801,10 @@ pgov_etcd_my_tenants(const char *json, const char *cluster, const char *node,
 		return -1;
 	for (i = 0; i < n && found < max; i++)
 	{
-		char		path[32];
-		char		b64[PGOV_ETCD_KEY_LEN * 2];
 		char		key[PGOV_ETCD_KEY_LEN];
 		size_t		klen;
 
-		snprintf(path, sizeof(path), "kvs.%d.key", i);
-		if (!pgov_json_get(json, path, b64, sizeof(b64)) ||
-			pgov_b64_decode(b64, key, sizeof(key)) < 0)
+		if (!kv_key(json, i, key))
 			return -1;
 		klen = strlen(key);
 		if (klen <= plen + slen || strncmp(key, prefix, plen) != 0 ||
