@@ -98,7 +98,6 @@ SELECT tenant, cluster_max_connections, cluster_floor, granted, allowed,
 FROM pool_governor.cluster_status;
 ALTER SYSTEM SET pool_governor.cluster_name = 'a/b';
 ALTER SYSTEM SET pool_governor.etcd_endpoints = 'etcd1:2379';
-ALTER SYSTEM SET pool_governor.lease_ttl = '2s';
 SET ROLE pg_monitor;
 SELECT count(*) FROM pool_governor.cluster_status;
 RESET ROLE;
