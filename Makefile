@@ -10,6 +10,8 @@ OBJS = \
 	src/board.o \
 	src/boardread.o \
 	src/cluster.o \
+	src/clusterseats.o \
+	src/columns.o \
 	src/tables.o \
 	src/configuration.o \
 	src/control.o \
@@ -19,6 +21,7 @@ OBJS = \
 	src/history.o \
 	src/identity.o \
 	src/loginstats.o \
+	src/match.o \
 	src/policy.o \
 	src/problems.o \
 	src/rules.o \
@@ -72,20 +75,20 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
 UNIT_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit
 UNIT_ASAN = -fsanitize=address,undefined -fno-sanitize-recover=all
-UNIT_SRC = test/unit/test_policy.c src/policy.c
+UNIT_SRC = test/unit/test_policy.c src/policy.c src/match.c
 test/unit/test_policy: $(UNIT_SRC) src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC)
 test/unit/test_policy_asan: $(UNIT_SRC) src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(UNIT_SRC)
 # The seat state machine against its reference model.
-SEATS_SRC = test/unit/test_seats.c src/seats.c src/share.c src/publish.c src/policy.c
+SEATS_SRC = test/unit/test_seats.c src/seats.c src/clusterseats.c src/share.c src/publish.c src/policy.c src/match.c
 test/unit/test_seats: $(SEATS_SRC) src/seats.h src/share.h src/publish.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(SEATS_SRC)
 test/unit/test_seats_asan: $(SEATS_SRC) src/seats.h src/share.h src/publish.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) $(UNIT_ASAN) -o $@ $(SEATS_SRC)
 
 # The snapshot file's checker, fed every truncation and corruption.
-SNAP_SRC = test/unit/test_snapshot.c src/snapformat.c src/policy.c
+SNAP_SRC = test/unit/test_snapshot.c src/snapformat.c src/policy.c src/match.c
 test/unit/test_snapshot: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(SNAP_SRC)
 test/unit/test_snapshot_asan: $(SNAP_SRC) src/snapformat.h src/policy.h test/unit/check.h
@@ -127,9 +130,9 @@ bench/storm: bench/storm.c bench/loadgen_lib.c bench/loadgen_lib.h
 		bench/storm.c bench/loadgen_lib.c -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread -lm
 
 # One fair hand-off in the seat machine, timed (bench/handoff_cost).
-bench/handoff: bench/handoff.c src/seats.c src/share.c src/publish.c src/policy.c src/seats.h src/share.h src/publish.h src/policy.h
+bench/handoff: bench/handoff.c src/seats.c src/clusterseats.c src/share.c src/publish.c src/policy.c src/match.c src/seats.h src/share.h src/publish.h src/policy.h
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-stringop-truncation \
-		-Isrc -o $@ bench/handoff.c src/seats.c src/share.c src/publish.c src/policy.c
+		-Isrc -o $@ bench/handoff.c src/seats.c src/clusterseats.c src/share.c src/publish.c src/policy.c src/match.c
 
 ifeq ($(PGOV_TOOLS),yes)
 all: bench/loadgen
@@ -155,8 +158,8 @@ unit: test/unit/test_policy test/unit/test_policy_asan test/unit/test_seats \
 # Fuzz the policy code and the snapshot checker with libFuzzer (needs
 # clang): FUZZ_SECONDS=60 each by default.
 FUZZ_SECONDS ?= 60
-test/unit/fuzz_policy: test/unit/fuzz_policy.c src/policy.c src/policy.h
-	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_policy.c src/policy.c
+test/unit/fuzz_policy: test/unit/fuzz_policy.c src/policy.c src/match.c src/policy.h src/match.h
+	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_policy.c src/policy.c src/match.c
 test/unit/fuzz_snapshot: test/unit/fuzz_snapshot.c src/snapformat.c src/snapformat.h src/policy.h
 	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ test/unit/fuzz_snapshot.c src/snapformat.c
 .PHONY: fuzz

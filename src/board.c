@@ -349,16 +349,6 @@ have_free_slots(void *ctx, int n)
 	return PGOV_HAVE_FREE_PROCS(n);
 }
 
-/* "cap 40" or "no cap", for messages: buf when there is a cap. */
-const char *
-pgov_cap_text(int max_connections, char *buf, size_t len)
-{
-	if (max_connections == PGOV_NO_CAP)
-		return "no cap";
-	snprintf(buf, len, "cap %d", max_connections);
-	return buf;
-}
-
 /*
  * Decides this login's slot: admitted, queued (or still queued) or refused,
  * with the numbers in *v.  The first call (entered != 0) also claims the
@@ -487,7 +477,6 @@ pgov_publish(const PgovConfig *cfg)
 	int		   *waiters = palloc(sizeof(int) * nslots);
 	int			nwaiters = 0;
 	int		   *map = palloc(sizeof(int) * Max(cfg->ntenants, 1));
-	PgovGroups	groups;
 	PgovPrepared pp;
 	uint64		generation;
 	int			attempt;
@@ -519,16 +508,8 @@ pgov_publish(const PgovConfig *cfg)
 		LWLockRelease(bs->lock);
 
 		for (i = 0; i < n; i++)
-		{
-			PgovPlan   *pl = &plan[todo[i]];
-			int			r;
-
-			memset(&groups, 0, sizeof(groups));
-			r = pgov_rules_place_prepared(&pp, &who[i], &groups);
-			pl->def = r >= 0 ? cfg->rules[r].tenant : -1;
-			pl->rule_id = r >= 0 ? cfg->rules[r].id : 0;
-			pgov_groups_free(&groups);
-		}
+			pgov_rules_place_prepared(&pp, &who[i], &plan[todo[i]].def,
+									  &plan[todo[i]].rule_id);
 
 		now = GetCurrentTimestamp();
 		pgov_rules_lock();
@@ -875,48 +856,23 @@ pgov_reset_stats(const char *tenant)
 }
 
 /*
- * The cluster quota (cluster.c)
+ * Runs change on the board under its lock EXCLUSIVE, with the time read
+ * before it: a change of the pure machine the worker asks for (the cluster
+ * quota's, clusterseats.c).  When it says a cap was raised, the waiters who
+ * can now take a seat are woken.
  */
-
-/* pool_governor.etcd_endpoints was set or emptied: caps follow. */
 void
-pgov_board_cluster_on(bool on)
+pgov_board_change(PgovBoardChange change, void *arg)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	PgovWakeList w;
 
 	w.n = 0;
 	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	if (pgov_seat_cluster_on(&board, on, now))
+	if (change(&board, (int64) now, arg))
 		collect_wakeable(&w, true, now);
 	LWLockRelease(bs->lock);
 	wake_slots(w.slots, w.n);
-}
-
-/*
- * The worker's grant for the tenant it copied (if the entry is still that
- * tenant): granted seats until until, held in the whole cluster as etcd
- * said.  A raised cap wakes the tenant's waiters.  Returns false when the
- * entry was reused or lost its quota meanwhile.
- */
-bool
-pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
-						 TimestampTz until, int held)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	PgovWakeList w;
-	bool		same;
-
-	w.n = 0;
-	LWLockAcquire(bs->lock, LW_EXCLUSIVE);
-	same = board.tenants[ct->entry].in_use &&
-		board.tenants[ct->entry].incarnation == ct->incarnation &&
-		board.tenants[ct->entry].cluster_quota > 0;
-	if (same && pgov_seat_cluster_grant(&board, ct->entry, granted, until, held, now))
-		collect_wakeable(&w, true, now);
-	LWLockRelease(bs->lock);
-	wake_slots(w.slots, w.n);
-	return same;
 }
 
 /*

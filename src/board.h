@@ -7,10 +7,12 @@
  *		block (control.h) and the logins' counters (loginstats.h) are
  *		regions of their own.
  *
- * board.c is the only code that writes these fields and the only taker of
- * the board's lock; seats.c is the pure state machine it drives, and its
- * only caller.  boardread.c's copies read the board (const) inside a hold
- * that board.c takes for them (pgov_board_read).
+ * board.c is the only taker of the board's lock; seats.c (with
+ * clusterseats.c, share.c and publish.c) is the pure state machine that
+ * changes the fields, driven by board.c alone: under its own holds, or under
+ * one it takes for a change the worker names (pgov_board_change: the
+ * cluster quota's).  boardread.c's copies read the board (const) inside a
+ * hold that board.c takes for them (pgov_board_read).
  *
  * Locking protocol
  * ----------------
@@ -95,7 +97,6 @@ extern bool pgov_login_decide(int slotno, const PgovWho *who,
 							  const PgovPlace *place, TimestampTz entered,
 							  TimestampTz deadline_cap, PgovVerdict *v);
 extern void pgov_login_release(int slotno, int pid);
-extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 
 /* The worker */
 extern uint64 pgov_publish(const PgovConfig *cfg);
@@ -159,10 +160,10 @@ typedef struct PgovClusterTenant
 	int			held;			/* -1 = not known */
 } PgovClusterTenant;
 
-/* The cluster quota (cluster.c) */
-extern void pgov_board_cluster_on(bool on);
-extern bool pgov_board_cluster_grant(const PgovClusterTenant *ct, int granted,
-									 TimestampTz until, int held);
+/* A change of the pure machine the worker asks for (the cluster quota's):
+ * returns whether a cap was raised (waiters are then woken). */
+typedef bool (*PgovBoardChange) (PgovBoard *b, int64_t now, void *arg);
+extern void pgov_board_change(PgovBoardChange change, void *arg);
 
 /* Runs a reader under the lock, SHARED: the copies of boardread.h */
 extern void pgov_board_read(PgovBoardReader reader, void *arg);

@@ -8,10 +8,10 @@
  *		back when no session uses it.
  *
  * Only the worker runs this, between its other duties.  A login never
- * touches the network: it reads the board, where pgov_board_cluster_grant
- * puts what etcd granted, and a login that finds the node at its floor and
- * grant waits (if its tenant waits) and is woken by a grant as by a freed
- * seat; it nudges the worker, which asks at once.
+ * touches the network: it reads the board, where set_grant (through
+ * pgov_board_change) puts what etcd granted, and a login that finds the
+ * node at its floor and grant waits (if its tenant waits) and is woken by
+ * a grant as by a freed seat; it nudges the worker, which asks at once.
  *
  * Every request is one POST to etcd's JSON gateway through libcurl,
  * bounded: PGOV_ETCD_CONNECT_MS to connect and PGOV_ETCD_REQUEST_MS in
@@ -165,6 +165,21 @@ etcd_post(const char *path, const char *body)
 	return ok;
 }
 
+/* The grant of the tenant ct copied: granted seats until until, held in
+ * the whole cluster as etcd said; a raised cap wakes its waiters. */
+static void
+set_grant(const PgovClusterTenant *ct, int granted, TimestampTz until, int held)
+{
+	PgovGrantChange g;
+
+	g.entry = ct->entry;
+	g.incarnation = ct->incarnation;
+	g.granted = granted;
+	g.until = (int64) until;
+	g.held = held;
+	pgov_board_change(pgov_seat_grant_change, &g);
+}
+
 /* Says where the lease stands (pool_governor.cluster_status). */
 static void
 publish_node(void)
@@ -188,7 +203,7 @@ lose_lease(const char *why, TimestampTz now)
 	node.lease_until = 0;
 	for (i = 0; i < n; i++)
 		if (tenants[i].granted > 0)
-			pgov_board_cluster_grant(&tenants[i], 0, 0, tenants[i].held);
+			set_grant(&tenants[i], 0, 0, tenants[i].held);
 	pfree(tenants);
 	publish_node();
 }
@@ -302,12 +317,12 @@ follow_tenant(const PgovClusterTenant *ct, bool refresh)
 		next = Min(in_use, ct->granted);
 	if (next == e.mine && next == ct->granted)
 	{
-		pgov_board_cluster_grant(ct, next, node.lease_until, ct->floors + e.others + next);
+		set_grant(ct, next, node.lease_until, ct->floors + e.others + next);
 		return;
 	}
 	/* giving back: the board stops using the seats first */
 	if (next < ct->granted)
-		pgov_board_cluster_grant(ct, next, node.lease_until, ct->floors + e.others + ct->granted);
+		set_grant(ct, next, node.lease_until, ct->floors + e.others + ct->granted);
 	if (!pgov_etcd_txn_body(body, sizeof(body), pgov_cluster_name, ct->name,
 							pgov_node_name, e.rev_mod, next, node.lease) ||
 		!etcd_post("/v3/kv/txn", body) ||
@@ -315,14 +330,14 @@ follow_tenant(const PgovClusterTenant *ct, bool refresh)
 		return;					/* another node moved first: next pass */
 	if (next > ct->granted)
 	{
-		pgov_board_cluster_grant(ct, next, node.lease_until, ct->floors + e.others + next);
+		set_grant(ct, next, node.lease_until, ct->floors + e.others + next);
 		pgov_event_add(PGOV_EV_GRANT_GREW, ct->name, NULL,
 					   "granted %d here (floor %d), %d held in the cluster of a quota of %d",
 					   next, ct->floor, ct->floors + e.others + next, ct->quota);
 	}
 	else
 	{
-		pgov_board_cluster_grant(ct, next, node.lease_until, ct->floors + e.others + next);
+		set_grant(ct, next, node.lease_until, ct->floors + e.others + next);
 		if (next < ct->granted)
 			pgov_event_add(PGOV_EV_GRANT_SHRANK, ct->name, NULL,
 						   "granted %d here (floor %d), %d held in the cluster of a quota of %d",
@@ -356,7 +371,7 @@ pgov_cluster_pass(void)
 	if (on != node.on)
 	{
 		node.on = on;
-		pgov_board_cluster_on(on);
+		pgov_board_change(pgov_seat_cluster_on_change, &on);
 		if (!on)
 		{
 			node.lease = 0;

@@ -255,11 +255,7 @@ typedef struct PgovProblem
 	char		text[128];		/* the offending text, if any */
 } PgovProblem;
 
-/* --- matching --- */
-extern bool pgov_glob_valid(const char *pattern);
-extern bool pgov_glob_match(const char *pattern, const char *text);
-extern bool pgov_cidr_parse(const char *text, PgovCidr *out);
-extern bool pgov_cidr_contains(const PgovCidr *net, const PgovCidr *addr);
+/* --- matching (globs and addresses: match.h) --- */
 extern bool pgov_rule_matches(const PgovRule *rule, const PgovLogin *login,
 							  PgovMemberFn is_member, void *ctx);
 extern int	pgov_classify(const PgovRule *rules, int nrules,
@@ -358,6 +354,7 @@ extern bool pgov_validate_config(const PgovTenantDef *tenants, int ntenants,
 extern int	pgov_scale_reserves(PgovTenantDef *tenants, int ntenants,
 								int capacity);
 extern const char *pgov_role_name(int role);
+extern const char *pgov_cap_text(int max_connections, char *buf, size_t len);
 extern bool pgov_validate_cluster_floors(const PgovNodeLimit *limits,
 										 int nlimits,
 										 const PgovTenantDef *tenants,

@@ -134,16 +134,21 @@ classify_prepared(const PgovWho *who, const PgovGroups *groups, void *arg)
 	return ask->rule != PGOV_NEED_GROUPS;
 }
 
-/* The position in pp's rules of the rule that places who, or -1.  No lock:
- * pp is the publisher's own. */
-int
+/* Where pp's rules place who: *def the configuration's tenant (-1: the
+ * default one), *rule_id the rule's (0: none).  No lock: pp is the
+ * publisher's own. */
+void
 pgov_rules_place_prepared(const PgovPrepared *pp, const PgovWho *who,
-						  PgovGroups *groups)
+						  int *def, int64 *rule_id)
 {
 	PreparedAsk ask = {pp, -1};
+	PgovGroups	groups;
 
-	pgov_classify_with_groups(who, groups, classify_prepared, &ask);
-	return ask.rule;
+	memset(&groups, 0, sizeof(groups));
+	pgov_classify_with_groups(who, &groups, classify_prepared, &ask);
+	pgov_groups_free(&groups);
+	*def = ask.rule >= 0 ? pp->cfg->rules[ask.rule].tenant : -1;
+	*rule_id = ask.rule >= 0 ? pp->cfg->rules[ask.rule].id : 0;
 }
 
 /* A publication begins: no login classifies until pgov_rules_unlock(). */

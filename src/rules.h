@@ -51,8 +51,9 @@ extern void pgov_rules_place(const PgovWho *who, PgovGroups *groups,
 							 PgovPlace *place);
 extern void pgov_rules_prepare(PgovPrepared *pp, const PgovConfig *cfg);
 extern void pgov_rules_unprepare(PgovPrepared *pp);
-extern int	pgov_rules_place_prepared(const PgovPrepared *pp,
-									  const PgovWho *who, PgovGroups *groups);
+extern void pgov_rules_place_prepared(const PgovPrepared *pp,
+									  const PgovWho *who, int *def,
+									  int64 *rule_id);
 extern void pgov_rules_lock(void);
 extern void pgov_rules_install(const PgovPrepared *pp, const int *map,
 							   int default_tenant, uint64 generation);

@@ -348,36 +348,6 @@ verdict_numbers(const PgovBoard *b, const PgovTenant *t, int capacity,
 }
 
 /*
- * Recomputes t's cap in force after its grant or role changed, keeping the
- * totals and the above-cap list true.  Returns whether the cap rose.
- */
-static bool
-cluster_recap(PgovBoard *b, PgovTenant *t, int64_t now)
-{
-	int			was = t->max_connections;
-
-	t->max_connections = pgov_tenant_cap(b, t, b->totals->role);
-	if (t->max_connections == was)
-		return false;
-	pgov_seat_note_above_cap(b, now);
-	return was != PGOV_NO_CAP &&
-		(t->max_connections == PGOV_NO_CAP || t->max_connections > was);
-}
-
-/* A grant this node may no longer use (its lease lapsed) is none: its
- * floor alone.  O(1). */
-static bool
-cluster_lapse(PgovBoard *b, PgovTenant *t, int64_t now)
-{
-	if (!b->totals->cluster_on || t->cluster_quota <= 0 ||
-		t->cluster_granted == 0 || now < t->cluster_until)
-		return false;
-	t->cluster_granted = 0;
-	cluster_recap(b, t, now);
-	return true;
-}
-
-/*
  * Decides a CLAIMED or WAITING slot's login against its tenant (ask->tenant,
  * classified by the rules in force): admit it, queue it (or leave it
  * queued), or refuse it, which frees the slot.
@@ -397,7 +367,7 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 	s->woken = false;
 	/* a login reads no clock under the lock: the worker may be late to
 	 * take back a lapsed grant, the login's own time is enough */
-	cluster_lapse(b, t, ask->now);
+	pgov_seat_cluster_lapse(b, t, ask->now);
 
 	/* a waiter the rules now place elsewhere leaves its old queue */
 	if (s->state == PGOV_SLOT_WAITING && s->tenant != ask->tenant)
@@ -783,69 +753,6 @@ pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
 	pgov_seat_note_above_cap(b, now);
 	return true;
 }
-
-/*
- * A tenant's cap on this node in role: its numbers there, and while the
- * cluster quota is on (pool_governor.etcd_endpoints) and the tenant has
- * one, at most its floor and the seats etcd granted this node.
- */
-int
-pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role)
-{
-	const PgovNodeNumbers *n = &t->by_role[pgov_numbers_role(role)];
-	int			allow;
-
-	if (!b->totals->cluster_on || t->cluster_quota <= 0)
-		return n->max_connections;
-	allow = n->cluster_floor + t->cluster_granted;
-	return n->max_connections == PGOV_NO_CAP || allow < n->max_connections ?
-		allow : n->max_connections;
-}
-
-/*
- * The cluster quota is turned on (pool_governor.etcd_endpoints set) or off:
- * every tenant with one has its floor and its grant as its cap, or its own
- * numbers again.  Returns whether anything changed (a raised cap may let
- * waiters in).  O(tenants).
- */
-bool
-pgov_seat_cluster_on(PgovBoard *b, bool on, int64_t now)
-{
-	bool		raised = false;
-	int			i;
-
-	if ((b->totals->cluster_on != 0) == on)
-		return false;
-	b->totals->cluster_on = on;
-	for (i = 0; i < b->totals->ntenants; i++)
-	{
-		PgovTenant *t = &b->tenants[i];
-
-		if (t->in_use && t->cluster_quota > 0)
-			raised |= cluster_recap(b, t, now);
-	}
-	return raised;
-}
-
-/*
- * The worker's word on tenant's grant: granted seats, usable until until,
- * held in the whole cluster (floors and grants) as etcd said.  Returns
- * whether the cap rose.  O(1).
- */
-bool
-pgov_seat_cluster_grant(PgovBoard *b, int tenant, int granted, int64_t until,
-						int held, int64_t now)
-{
-	PgovTenant *t = &b->tenants[tenant];
-
-	if (!t->in_use || t->cluster_quota <= 0)
-		return false;
-	t->cluster_granted = granted < 0 ? 0 : granted;
-	t->cluster_until = until;
-	t->cluster_held = held;
-	return cluster_recap(b, t, now);
-}
-
 
 /* Has t been above its cap for its drain_grace at now?  Compared in
  * milliseconds, so that no grace can overflow (a clock that went back

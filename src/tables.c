@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
+#include "columns.h"
 #include "control.h"
 #include "events.h"
 #include "problems.h"
@@ -65,14 +66,7 @@ PG_FUNCTION_INFO_V1(pgov_reload);
 /* How long reload() waits for the worker. */
 #define PGOV_RELOAD_TIMEOUT_MS	30000
 
-/* A column the reader expects: its name and type. */
-typedef struct ColumnSpec
-{
-	const char *name;
-	Oid			type;
-} ColumnSpec;
-
-static const ColumnSpec tenant_columns[] = {
+static const PgovColumnSpec tenant_columns[] = {
 	{"name", TEXTOID},
 	{"max_connections", INT4OID},
 	{"reserved_connections", INT4OID},
@@ -91,7 +85,7 @@ static const ColumnSpec tenant_columns[] = {
 #define TENANT_COLUMNS_1_5 8
 #define TENANT_COLUMNS_1_6 9
 
-static const ColumnSpec rule_columns[] = {
+static const PgovColumnSpec rule_columns[] = {
 	{"id", INT8OID},
 	{"priority", INT4OID},
 	{"tenant", TEXTOID},
@@ -101,7 +95,7 @@ static const ColumnSpec rule_columns[] = {
 	{"client_addr", CIDROID},
 };
 
-static const ColumnSpec node_limit_columns[] = {
+static const PgovColumnSpec node_limit_columns[] = {
 	{"node", TEXTOID},
 	{"tenant", TEXTOID},
 	{"max_connections", INT4OID},
@@ -112,92 +106,6 @@ static const ColumnSpec node_limit_columns[] = {
 
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
-
-/* Are the columns what the install script made?  Else a problem. */
-static bool
-check_columns(TupleDesc desc, const char *table, const ColumnSpec *spec,
-			  int n, PgovProblem *p)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		Oid			type = SPI_gettypeid(desc, i + 1);
-
-		if (type != spec[i].type)
-		{
-			char		text[128];
-
-			snprintf(text, sizeof(text),
-					 "column \"%s\" of pool_governor.%s has type %s, expected %s",
-					 spec[i].name, table, format_type_be(type),
-					 format_type_be(spec[i].type));
-			return pgov_problem(p, PGOV_BAD_COLUMN, NULL, spec[i].name, text);
-		}
-	}
-	return true;
-}
-
-static bool
-get_int4(HeapTuple tup, TupleDesc desc, int col, int *out)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	if (!isnull)
-		*out = DatumGetInt32(d);
-	return !isnull;
-}
-
-/* An interval in milliseconds, saturated: months count 30 days. */
-static int64
-interval_ms(const Interval *iv)
-{
-	double		ms = ((double) iv->month * DAYS_PER_MONTH + iv->day) *
-		(double) SECS_PER_DAY * 1000.0 + (double) iv->time / 1000.0;
-
-	if (ms >= (double) PG_INT64_MAX)
-		return PG_INT64_MAX;
-	if (ms <= (double) PG_INT64_MIN)
-		return PG_INT64_MIN;
-	return (int64) ms;
-}
-
-/* Is an interval shorter than zero (months count 30 days)?  interval_ms()
- * alone cannot tell: less than a millisecond below zero rounds to 0. */
-static bool
-interval_negative(const Interval *iv)
-{
-	return ((double) iv->month * DAYS_PER_MONTH + iv->day) *
-		(double) USECS_PER_DAY + (double) iv->time < 0;
-}
-
-/* A negative interval column: refused with its value in milliseconds,
- * to the microsecond when it is less than one below zero. */
-static bool
-negative_interval(PgovProblem *p, const char *tenant, const char *field,
-				  const Interval *iv)
-{
-	int64		ms = interval_ms(iv);
-	char		text[64];
-
-	text[0] = '\0';
-	if (ms == 0)
-		snprintf(text, sizeof(text), "%.3f ms",
-				 (((double) iv->month * DAYS_PER_MONTH + iv->day) *
-				  (double) USECS_PER_DAY + (double) iv->time) / 1000.0);
-	pgov_problem(p, PGOV_NEGATIVE_VALUE, tenant, field, text[0] ? text : NULL);
-	p->value = ms;
-	return false;
-}
-
-/* Is an interval longer than zero (months count 30 days)? */
-static bool
-interval_positive(const Interval *iv)
-{
-	return ((double) iv->month * DAYS_PER_MONTH + iv->day) *
-		(double) USECS_PER_DAY + (double) iv->time > 0;
-}
 
 static const char *tenants_query =
 "SELECT name, max_connections, reserved_connections, max_waiting, wait_timeout, "
@@ -280,7 +188,7 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, int version, PgovProblem *
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.node_limits");
 	desc = SPI_tuptable->tupdesc;
-	if (!check_columns(desc, "node_limits", node_limit_columns,
+	if (!pgov_check_columns(desc, "node_limits", node_limit_columns,
 					   version >= 17 ? lengthof(node_limit_columns) :
 					   NODE_LIMIT_COLUMNS_1_6, p))
 		return false;
@@ -309,7 +217,7 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, int version, PgovProblem *
 			return false;
 		}
 		strlcpy(l->node, node, NAMEDATALEN);
-		if (!get_int4(tup, desc, 3, &l->max_connections))
+		if (!pgov_get_int4(tup, desc, 3, &l->max_connections))
 			l->max_connections = PGOV_NO_CAP;
 		else if (l->max_connections < 0)
 		{
@@ -317,12 +225,12 @@ read_node_limits(PgovConfig *cfg, MemoryContext mcxt, int version, PgovProblem *
 			p->value = l->max_connections;
 			return false;
 		}
-		if (!get_int4(tup, desc, 4, &l->reserved_connections))
+		if (!pgov_get_int4(tup, desc, 4, &l->reserved_connections))
 		{
 			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "reserved_connections", "node_limits");
 			return false;
 		}
-		if (version >= 17 && !get_int4(tup, desc, 5, &l->cluster_floor))
+		if (version >= 17 && !pgov_get_int4(tup, desc, 5, &l->cluster_floor))
 		{
 			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "cluster_floor", "node_limits");
 			return false;
@@ -359,7 +267,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 					share ? tenants_query_1_5 : tenants_query_1_3, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.tenants");
 	desc = SPI_tuptable->tupdesc;
-	if (!check_columns(desc, "tenants", tenant_columns,
+	if (!pgov_check_columns(desc, "tenants", tenant_columns,
 					   version >= 17 ? lengthof(tenant_columns) :
 					   version >= 16 ? TENANT_COLUMNS_1_6 :
 					   share ? TENANT_COLUMNS_1_5 : TENANT_COLUMNS_1_3, p))
@@ -381,7 +289,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		if (strlen(name) == 0 || strlen(name) >= NAMEDATALEN)
 			return pgov_problem(p, PGOV_BAD_TENANT_NAME, NULL, "name", name);
 		strlcpy(t->name, name, NAMEDATALEN);
-		if (!get_int4(tup, desc, 2, &t->max_connections))
+		if (!pgov_get_int4(tup, desc, 2, &t->max_connections))
 			t->max_connections = PGOV_NO_CAP;
 		else if (t->max_connections < 0)
 		{
@@ -390,17 +298,17 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			p->value = t->max_connections;
 			return false;
 		}
-		if (!get_int4(tup, desc, 3, &t->reserved_connections))
+		if (!pgov_get_int4(tup, desc, 3, &t->reserved_connections))
 			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "reserved_connections", NULL);
-		if (!get_int4(tup, desc, 4, &t->max_waiting))
+		if (!pgov_get_int4(tup, desc, 4, &t->max_waiting))
 			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "max_waiting", NULL);
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (isnull)
 			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "wait_timeout", NULL);
-		if (interval_negative(DatumGetIntervalP(d)))
-			return negative_interval(p, t->name, "wait_timeout", DatumGetIntervalP(d));
-		t->wait_timeout_ms = interval_ms(DatumGetIntervalP(d));
-		if (t->wait_timeout_ms == 0 && interval_positive(DatumGetIntervalP(d)))
+		if (pgov_interval_negative(DatumGetIntervalP(d)))
+			return pgov_negative_interval(p, t->name, "wait_timeout", DatumGetIntervalP(d));
+		t->wait_timeout_ms = pgov_interval_ms(DatumGetIntervalP(d));
+		if (t->wait_timeout_ms == 0 && pgov_interval_positive(DatumGetIntervalP(d)))
 			return pgov_problem(p, PGOV_WAIT_TOO_SHORT, t->name, "wait_timeout", NULL);
 		if (!share)
 		{
@@ -409,7 +317,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 			t->drain_grace_ms = 30000;
 			continue;
 		}
-		if (!get_int4(tup, desc, 6, &t->weight))
+		if (!pgov_get_int4(tup, desc, 6, &t->weight))
 			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "weight", NULL);
 		drain = SPI_getvalue(tup, desc, 7);
 		if (drain == NULL)
@@ -423,9 +331,9 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		if (isnull)
 			return pgov_problem(p, PGOV_MISSING_VALUE, t->name, "drain_grace", NULL);
-		if (interval_negative(DatumGetIntervalP(d)))
-			return negative_interval(p, t->name, "drain_grace", DatumGetIntervalP(d));
-		t->drain_grace_ms = interval_ms(DatumGetIntervalP(d));
+		if (pgov_interval_negative(DatumGetIntervalP(d)))
+			return pgov_negative_interval(p, t->name, "drain_grace", DatumGetIntervalP(d));
+		t->drain_grace_ms = pgov_interval_ms(DatumGetIntervalP(d));
 		if (version < 16)
 			continue;
 		refusal = SPI_getvalue(tup, desc, 9);
@@ -440,7 +348,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		if (version < 17)
 			continue;
 		/* NULL: no cluster quota (0); a quota is at least 1 */
-		if (get_int4(tup, desc, 10, &t->cluster_quota) && t->cluster_quota < 1)
+		if (pgov_get_int4(tup, desc, 10, &t->cluster_quota) && t->cluster_quota < 1)
 		{
 			pgov_problem(p, PGOV_BAD_CLUSTER_QUOTA, t->name, "cluster_max_connections", NULL);
 			p->value = t->cluster_quota;
@@ -452,7 +360,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 	if (SPI_execute(rules_query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pool_governor.rules");
 	desc = SPI_tuptable->tupdesc;
-	if (!check_columns(desc, "rules", rule_columns, lengthof(rule_columns), p))
+	if (!pgov_check_columns(desc, "rules", rule_columns, lengthof(rule_columns), p))
 		return false;
 	cfg->nrules = (int) SPI_processed;
 	cfg->rules = MemoryContextAllocZero(mcxt, sizeof(PgovRule) * Max(cfg->nrules, 1));
@@ -469,7 +377,7 @@ read_tables(PgovConfig *cfg, MemoryContext mcxt, PgovProblem *p)
 		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		if (isnull)
 			return pgov_problem(p, PGOV_MISSING_VALUE, NULL, "id", "rules");
-		if (!get_int4(tup, desc, 2, &priority))
+		if (!pgov_get_int4(tup, desc, 2, &priority))
 		{
 			pgov_problem(p, PGOV_MISSING_VALUE, NULL, "priority", "rules");
 			p->rule_id = id;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "match.h"
 #include "policy.h"
 
 static bool

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "match.h"
 #include "policy.h"
 #include "check.h"
 
