@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "board.h"
+#include "clusterseats.h"
 #include "compat.h"
 #include "control.h"
 #include "events.h"
@@ -392,7 +393,12 @@ pgov_login_decide(int slotno, const PgovWho *who, const PgovPlace *place,
 	/* the first login after a promotion is judged by the primary's numbers */
 	switched = bs->totals.role != role && follow_role_locked(role, ask.now, NULL);
 	if (current)
+	{
+		/* a grant whose time is up is given up by the login's own clock
+		 * reading: the worker may be late to take it back */
+		pgov_seat_cluster_lapse(&board, &board.tenants[ask.tenant], ask.now);
 		pgov_seat_decide(&board, slotno, &ask, v);
+	}
 	/* a waiter left its queue, or a cap was raised: others may fit now */
 	if ((current && v->after_wait && v->outcome != PGOV_SEAT_QUEUED) || switched)
 		collect_wakeable(&w, true, ask.now);

@@ -43,6 +43,7 @@
 #include "board.h"
 #include "boardread.h"
 #include "cluster.h"
+#include "clusterseats.h"
 #include "control.h"
 #include "etcdmsg.h"
 #include "events.h"

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clusterseats.h"
 #include "seats.h"
 
 /*
@@ -42,24 +43,6 @@ pgov_seat_cluster_lapse(PgovBoard *b, PgovTenant *t, int64_t now)
 	t->cluster_granted = 0;
 	cluster_recap(b, t, now);
 	return true;
-}
-
-/*
- * A tenant's cap on this node in role: its numbers there, and while the
- * cluster quota is on (pool_governor.etcd_endpoints) and the tenant has
- * one, at most its floor and the seats etcd granted this node.
- */
-int
-pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role)
-{
-	const PgovNodeNumbers *n = &t->by_role[pgov_numbers_role(role)];
-	int			allow;
-
-	if (!b->totals->cluster_on || t->cluster_quota <= 0)
-		return n->max_connections;
-	allow = n->cluster_floor + t->cluster_granted;
-	return n->max_connections == PGOV_NO_CAP || allow < n->max_connections ?
-		allow : n->max_connections;
 }
 
 /*

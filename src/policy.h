@@ -17,19 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Same as PostgreSQL's NAMEDATALEN: role, database and application names. */
-#define PGOV_NAME_LEN 64
+#include "match.h"
 
 /* "No cap" for a tenant's max_connections (SQL NULL). */
 #define PGOV_NO_CAP (-1)
-
-/* An address or a network: family 4 or 6, prefix length in bits. */
-typedef struct PgovCidr
-{
-	uint8_t		family;			/* 4 or 6; 0 = none */
-	uint8_t		bits;			/* prefix length */
-	uint8_t		addr[16];		/* network byte order; 4 bytes used for v4 */
-} PgovCidr;
 
 /* Weights of the fair hand-off of shared seats (tenants.weight). */
 #define PGOV_WEIGHT_MIN 1

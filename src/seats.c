@@ -365,9 +365,6 @@ pgov_seat_decide(PgovBoard *b, int slotno, const PgovAsk *ask, PgovVerdict *v)
 
 	memset(v, 0, sizeof(*v));
 	s->woken = false;
-	/* a login reads no clock under the lock: the worker may be late to
-	 * take back a lapsed grant, the login's own time is enough */
-	pgov_seat_cluster_lapse(b, t, ask->now);
 
 	/* a waiter the rules now place elsewhere leaves its old queue */
 	if (s->state == PGOV_SLOT_WAITING && s->tenant != ask->tenant)
@@ -752,6 +749,24 @@ pgov_seat_set_role(PgovBoard *b, int role, int64_t now)
 	}
 	pgov_seat_note_above_cap(b, now);
 	return true;
+}
+
+/*
+ * A tenant's cap on this node in role: its numbers there, and while the
+ * cluster quota is on (pool_governor.etcd_endpoints) and the tenant has
+ * one, at most its floor and the seats etcd granted this node.
+ */
+int
+pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role)
+{
+	const PgovNodeNumbers *n = &t->by_role[pgov_numbers_role(role)];
+	int			allow;
+
+	if (!b->totals->cluster_on || t->cluster_quota <= 0)
+		return n->max_connections;
+	allow = n->cluster_floor + t->cluster_granted;
+	return n->max_connections == PGOV_NO_CAP || allow < n->max_connections ?
+		allow : n->max_connections;
 }
 
 /* Has t been above its cap for its drain_grace at now?  Compared in

@@ -336,27 +336,7 @@ extern void pgov_seat_count_drained(PgovBoard *b, int tenant,
 
 extern void pgov_seat_note_above_cap(PgovBoard *b, int64_t now);
 extern bool pgov_seat_set_role(PgovBoard *b, int role, int64_t now);
-
-/* The cluster quota on the board (clusterseats.c) */
 extern int	pgov_tenant_cap(const PgovBoard *b, const PgovTenant *t, int role);
-extern bool pgov_seat_cluster_on(PgovBoard *b, bool on, int64_t now);
-extern bool pgov_seat_cluster_grant(PgovBoard *b, int tenant, int granted,
-									int64_t until, int held, int64_t now);
-extern bool pgov_seat_cluster_lapse(PgovBoard *b, PgovTenant *t, int64_t now);
-
-/* The worker's grant for an entry it copied (pgov_seat_grant_change). */
-typedef struct PgovGrantChange
-{
-	int			entry;
-	uint32_t	incarnation;
-	int			granted;
-	int64_t		until;
-	int			held;
-	bool		same;			/* out: the entry was still that tenant */
-} PgovGrantChange;
-
-extern bool pgov_seat_cluster_on_change(PgovBoard *b, int64_t now, void *arg);
-extern bool pgov_seat_grant_change(PgovBoard *b, int64_t now, void *arg);
 extern void pgov_board_reset_stats(PgovBoard *b, int tenant, int64_t now);
 extern void pgov_board_window(PgovBoard *b, int64_t window_us);
 extern void pgov_tenant_recent(const PgovBoard *b, int tenant, int64_t now,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "clusterseats.h"
 #include "seats.h"
 #include "publish.h"
 #include "share.h"
@@ -1658,8 +1659,14 @@ test_cluster(void)
 	CHECK(pgov_seat_publish(&board, defs, 1, numbers, PGOV_ROLE_UNKNOWN,
 							 "default", NULL, 2, t0 + 5, map));
 	CHECK(board.tenants[shop].max_connections == 5);
-	/* its time up: the next login of the tenant gives it up, and the
-	 * tenant is above its cap (5 connected, floor 2) */
+	/* its time up: before the tenant's next login decides, the board gives
+	 * it up with the login's clock reading (board.c does, for every login),
+	 * and the tenant is above its cap (5 connected, floor 2); not a moment
+	 * before */
+	CHECK(!pgov_seat_cluster_lapse(&board, &board.tenants[shop], t0 + 9999999));
+	CHECK(board.tenants[shop].max_connections == 5);
+	CHECK(pgov_seat_cluster_lapse(&board, &board.tenants[shop], t0 + 10000000));
+	CHECK(!pgov_seat_cluster_lapse(&board, &board.tenants[shop], t0 + 10000001));
 	v = login_in(slot++, shop, t0 + 10000000, 100);
 	CHECK(v.outcome == PGOV_SEAT_REFUSED && v.max_connections == 2);
 	pgov_seat_release(&board, slot - 1, next_pid - 1, t0, NULL);
