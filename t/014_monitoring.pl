@@ -38,6 +38,8 @@ my $node = governed_node('monitoring');
 founding_case($node);
 $node->safe_psql('postgres', 'CREATE ROLE pgov_monitor LOGIN IN ROLE pg_monitor');
 write_config($node, "UPDATE pool_governor.tenants SET weight = 3 WHERE name = 'shop';");
+# a cluster quota, shown and exported (not enforced: no etcd_endpoints)
+write_config($node, "UPDATE pool_governor.tenants SET cluster_max_connections = 120 WHERE name = 'shop';");
 my $shop = burst($node, 'shop', 42);
 is($shop->{result}{refused}, 2, 'shop holds its 40 seats and is refused twice');
 
@@ -90,6 +92,9 @@ my $body = scrape();
 # the exporter's own session is not a superuser's: it is governed, in default
 is(metric($body, 'pool_governor_tenant_connected{tenant="shop"}'), '40', 'shop: 40 connected');
 is(metric($body, 'pool_governor_tenant_max_connections{tenant="shop"}'), '40', 'shop: cap 40');
+is(metric($body, 'pool_governor_cluster_quota{tenant="shop"}') . ' ' . metric($body, 'pool_governor_cluster_allowed{tenant="shop"}')
+	  . ' ' . metric($body, 'pool_governor_cluster_etcd_reachable{tenant="shop"}'),
+	'120 40 0', 'shop: a cluster quota of 120, 40 allowed here (its own cap: no etcd), etcd not reached');
 is(metric($body, 'pool_governor_tenant_reserved_connections{tenant="shop"}'), '20', 'shop: 20 reserved');
 is(metric($body, 'pool_governor_tenant_admitted_total{tenant="shop"}'), '40', 'shop: 40 admitted (a counter)');
 is(metric($body, 'pool_governor_tenant_rejected_total{tenant="shop"}'), '2', 'shop: 2 refused (a counter)');
