@@ -28,7 +28,13 @@
  * walk of the tenants with waiters that finds whom to wake (O(tenants with
  * waiters), then O(log) a seat handed, and it stops once PGOV_WAKE_MAX are
  * chosen), and, once per promotion, the first login's switch of every
- * tenant to the primary's numbers (O(tenants)).  No clock is read under
+ * tenant to the primary's numbers (O(tenants)), and the O(1) check that
+ * its tenant's cluster grant has not run out (pgov_seat_cluster_lapse, by
+ * the login's own clock reading).  The cluster quota's fields (each
+ * tenant's grant, its time and what the cluster holds; totals.cluster_on)
+ * are guarded by this lock too; the worker changes them through
+ * pgov_board_change, O(1) a tenant, O(tenants) to turn the quota on or
+ * off.  No clock is read under
  * it: every caller passes the time it read before taking the lock.  Two
  * fields are read without the lock, as hints only, each decided again
  * under it: the role (pgov_follow_role) and whether any tenant is above
